@@ -1,0 +1,40 @@
+# The only set-up a user needs: `make run` and `make test`.
+# Everything goes into .venv; the user's own Python and pip configuration are left alone.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Tests never open the user's display; the real-window test starts its own Xvfb.
+TEST_ENV := QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1
+
+.PHONY: install run test lint-imports bench screenshot clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/mammoview --demo
+
+lint-imports: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
+
+test: $(STAMP)
+	@bash scripts/system-deps.sh
+	$(MAKE) --no-print-directory lint-imports
+	$(TEST_ENV) $(VENV)/bin/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(TEST_ENV) $(PY) $$b || exit 1; done
+
+# Regenerates docs/screenshot.png (the README's picture) in a real X window under Xvfb.
+screenshot: $(STAMP)
+	@bash scripts/system-deps.sh
+	xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb $(VENV)/bin/mammoview --demo --screenshot docs/screenshot.png
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""Pure NumPy building blocks: the display pipeline, resampling, image metrics."""

@@ -1,0 +1,1 @@
+"""Readers and discovery: files on disk -> ImageRef (headers) -> Image (pixels)."""
