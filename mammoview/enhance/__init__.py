@@ -1,0 +1,1 @@
+"""Image enhancement as pure functions: wavelet, CLAHE, median + LCM, adaptive median, SR."""
