@@ -1,0 +1,1 @@
+"""The PDF report. No Qt: it runs headless from the command line too."""

@@ -1,0 +1,109 @@
+"""What a PDF report shows, as plain data: built by :func:`report.pdf.build_report` or by
+the GUI from what its window shows, and drawn by :func:`report.pdf.write_report`.
+
+Keeping the content separate from the layout means the GUI and the command line produce
+the same report from the same objects, and tests can check the content without a PDF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from mammoview import __version__
+from mammoview.core.image import Finding, PatientInfo, StudyInfo
+
+
+@dataclass(frozen=True, eq=False)
+class ReportView:
+    """One picture in the report, as the window displays it.
+
+    Parameters
+    ----------
+    title : str
+        Shown above the picture (e.g. "RCC - CLAHE").
+    rgb : numpy.ndarray
+        ``(rows, cols, 3)`` uint8, already rendered (VOI, enhancement, finding marks).
+    caption : str
+        Shown below the picture: what was done to it (VOI, method label, parameters).
+    page : str
+        Heading of the page the picture belongs to. Consecutive views with the same
+        heading share a page (e.g. the four views of one image, or a 4-view hanging).
+    """
+
+    title: str
+    rgb: np.ndarray
+    caption: str = ""
+    page: str = ""
+
+    def __post_init__(self) -> None:
+        rgb = self.rgb
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(
+                f"ReportView {self.title!r}: rgb must be (rows, cols, 3) uint8, "
+                f"got {rgb.shape} {rgb.dtype}"
+            )
+        if rgb.shape[0] == 0 or rgb.shape[1] == 0:
+            raise ValueError(f"ReportView {self.title!r}: empty picture")
+
+
+@dataclass(eq=False)
+class ReportContent:
+    """Everything one PDF report shows.
+
+    Parameters
+    ----------
+    title : str
+        Document title.
+    generated : datetime
+        When the report was made (shown in the header).
+    patient, study : PatientInfo, StudyInfo
+        Header of the (first) study reported.
+    synthetic : bool
+        The data is synthetic demo data: the PDF carries a "SYNTHETIC DEMO DATA" banner.
+    views : list of ReportView
+        Pictures in order; see :attr:`ReportView.page` for how they group into pages.
+    settings : dict
+        Enhancement name -> {parameter: value} used for the pictures.
+    findings : list of (str, Finding)
+        (image name, finding) pairs: ground truth and reader marks, with locations.
+    impression : str
+        The reader's free-text impression, printed as typed.
+    warnings : list of str
+        Things a reader must know (e.g. "mdb001.dcm: FOR PROCESSING image").
+    app_version : str
+        MammoView version that made the report.
+    other_studies : list of (PatientInfo, StudyInfo)
+        Further studies in the same report (one header row each).
+    """
+
+    title: str = "MammoView report"
+    generated: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    patient: PatientInfo = field(default_factory=PatientInfo)
+    study: StudyInfo = field(default_factory=StudyInfo)
+    synthetic: bool = False
+    views: list[ReportView] = field(default_factory=list)
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: list[tuple[str, Finding]] = field(default_factory=list)
+    impression: str = ""
+    warnings: list[str] = field(default_factory=list)
+    app_version: str = __version__
+    other_studies: list[tuple[PatientInfo, StudyInfo]] = field(default_factory=list)
+
+    @property
+    def all_studies(self) -> list[tuple[PatientInfo, StudyInfo]]:
+        """The header rows: the main study first, then the others."""
+        return [(self.patient, self.study), *self.other_studies]
+
+    def pages(self) -> list[tuple[str, list[ReportView]]]:
+        """Views grouped into pages: runs of consecutive views with the same heading."""
+        groups: list[tuple[str, list[ReportView]]] = []
+        for view in self.views:
+            if groups and groups[-1][0] == view.page:
+                groups[-1][1].append(view)
+            else:
+                groups.append((view.page, [view]))
+        return groups
