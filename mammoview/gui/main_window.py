@@ -1,0 +1,1039 @@
+"""The main window: study browser, image area, enhancement side panel and problems list.
+
+The window owns no image truth of its own: studies come from discovery, pixels from the
+loader, views from :func:`mammoview.enhance.views.compute_view`. It only decides *what*
+to show and asks :mod:`mammoview.gui.workers` to compute it off the UI thread. Every
+result is keyed ``(image uid, view name, params)`` in a byte-bounded cache and dropped on
+arrival when the image or the parameters it was computed for are no longer the ones shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mammoview.core.image import Image, ImageRef
+from mammoview.core.progress import Progress
+from mammoview.core.study import SLOT_ORDER, Study
+from mammoview.gui.cache import ViewCache
+from mammoview.gui.dialogs.about import RUO_NOTICE, AboutDialog
+from mammoview.gui.dialogs.export_report import ImpressionDialog
+from mammoview.gui.dialogs.shortcuts import ShortcutsDialog
+from mammoview.gui.panels.enhancement import PANELS, EnhancementPanel
+from mammoview.gui.panels.problems import ProblemsList
+from mammoview.gui.panels.study_browser import StudyBrowser, format_date, study_title
+from mammoview.gui.settings import AppSettings
+from mammoview.gui.viewer import ViewContent, ViewerArea
+from mammoview.gui.workers import JobFailure, JobRunner
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_MS = 250
+ENHANCED = ("wavelet", "clahe", "superres")
+
+
+@dataclass(frozen=True)
+class _Position:
+    study: int
+    image: int
+
+
+class MainWindow(QMainWindow):
+    """The MammoView main window.
+
+    Signals
+    -------
+    viewsSettled()
+        Everything the image area should show for the current selection has been
+        computed and handed to the viewer (no panel is "computing…").
+    studiesOpened(int)
+        Discovery finished and this many studies are listed.
+    reportWritten(str)
+        A report was written to this path.
+    """
+
+    viewsSettled = Signal()
+    studiesOpened = Signal(int)
+    reportWritten = Signal(str)
+
+    def __init__(self, settings: AppSettings | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("MammoView")
+        self.setAcceptDrops(True)
+        self.settings = settings or AppSettings()
+        self.runner = JobRunner(self)
+        self.view_cache = ViewCache()
+        self.image_cache = ViewCache(max_bytes=512 * 1024 * 1024)
+        self.studies: list[Study] = []
+        self.position: _Position | None = None
+        self.image: Image | None = None  # the image shown in panels mode
+        self._mode = "panels"
+        self._pending_views: set[str] = set()
+        self._dirty_views: set[str] = set()
+        self._settled = False
+
+        self._build_central()
+        self._build_docks()
+        self._build_status()
+        self._build_actions()
+        self._build_menus_and_toolbar()
+        self._restore_settings()
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._apply_param_changes)
+
+        self.enhancement.paramsEdited.connect(self._on_params_edited)
+        self.enhancement.panelToggled.connect(self._on_panel_toggled)
+        self.browser.imageActivated.connect(lambda s, i: self.show_image(s, i))
+        self.viewer.cursorMoved.connect(self._on_cursor)
+        self.runner.busyChanged.connect(self._on_busy)
+
+    # ================================================================ construction
+    def _build_central(self) -> None:
+        self.viewer = ViewerArea()
+        self.banner = QLabel()
+        self.banner.setObjectName("studyBanner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.empty_state = QLabel(
+            "No study open.\n\nFile > Open files… or Open folder…, drop files here,\n"
+            "or File > Open demo studies (synthetic)."
+        )
+        self.empty_state.setObjectName("emptyState")
+        self.empty_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        image_page = QWidget()
+        layout = QVBoxLayout(image_page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.viewer, 1)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_state)
+        self.stack.addWidget(image_page)
+        self.setCentralWidget(self.stack)
+
+    def _build_docks(self) -> None:
+        self.browser = StudyBrowser()
+        self.browser_dock = self._dock("Studies", "studiesDock", self.browser,
+                                       Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.enhancement = EnhancementPanel()
+        self.enhancement_dock = self._dock("Enhancement", "enhancementDock", self.enhancement,
+                                           Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems = ProblemsList()
+        self.problems_dock = self._dock("Problems", "problemsDock", self.problems,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.problems_dock.hide()
+        self.problems.countChanged.connect(self._on_problem_count)
+        self.browser.setMinimumWidth(260)
+        self.enhancement.setMinimumWidth(220)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status(self) -> None:
+        bar = self.statusBar()
+        self.cursor_label = QLabel("(row, col) = value")
+        self.cursor_label.setObjectName("cursorLabel")
+        self.work_label = QLabel("Ready")
+        self.work_label.setObjectName("workLabel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFixedWidth(140)
+        self.progress_bar.hide()
+        self.image_label = QLabel("")
+        self.image_label.setObjectName("imageLabel")
+        self.ruo_label = QLabel(RUO_NOTICE)
+        self.ruo_label.setObjectName("ruoNotice")
+        bar.addWidget(self.cursor_label)
+        bar.addWidget(self.work_label)
+        bar.addWidget(self.progress_bar)
+        bar.addPermanentWidget(self.image_label)
+        bar.addPermanentWidget(self.ruo_label)
+
+    def _action(self, text: str, keys=(), slot=None, *, checkable=False, checked=False,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if keys:
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if checkable:
+            action.setCheckable(True)
+            action.setChecked(checked)
+        if slot is not None:
+            (action.toggled if checkable else action.triggered).connect(slot)
+        if tip:
+            action.setToolTip(tip)
+        self.addAction(action)  # shortcuts work even when the menu bar is hidden
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.act_open_files = a("&Open files…", [QKeySequence.StandardKey.Open], self.choose_files)
+        self.act_open_folder = a("Open &folder…", ["Ctrl+Shift+O"], self.choose_folder)
+        self.act_open_demo = a("Open &demo studies", [], self.open_demo)
+        self.act_export = a("&Export report…", ["Ctrl+E"], self.choose_export)
+        self.act_quit = a("&Quit", [QKeySequence.StandardKey.Quit], self.close)
+
+        self.act_next_image = a("Next image", ["Right", "PgDown"], self.next_image)
+        self.act_prev_image = a("Previous image", ["Left", "PgUp"], self.previous_image)
+        self.act_next_study = a("Next study", ["Down", "N"], self.next_study)
+        self.act_prev_study = a("Previous study", ["Up", "P"], self.previous_study)
+        self.act_hanging = a("4-view &hanging", ["H"], self.set_hanging, checkable=True,
+                             tip="Switch between the 4-view hanging and the enhancement panels (H)")
+        self.act_reset = a("&Reset view", ["R", "Home"], self.reset_view)
+        self.act_invert = a("&Invert", ["I"], self.set_invert, checkable=True)
+        self.act_findings = a("Ground-truth &findings", ["G"], self.set_findings_visible,
+                              checkable=True, checked=True)
+        self.act_magnifier = a("&Magnifier", ["M"], self.set_magnifier, checkable=True)
+        self.act_panels: dict[str, QAction] = {}
+        for i, (name, title) in enumerate(PANELS.items(), start=1):
+            self.act_panels[name] = a(
+                f"Show {title} panel", [str(i)],
+                lambda on, n=name: self.set_panel_visible(n, on), checkable=True, checked=True)
+        self.act_shortcuts = a("&Keyboard shortcuts", ["F1"], self.show_shortcuts)
+        self.act_about = a("&About MammoView", [], lambda: AboutDialog(self).exec())
+
+    def _build_menus_and_toolbar(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.act_open_files)
+        file_menu.addAction(self.act_open_folder)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addAction(self.act_open_demo)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_export)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+
+        nav = menu.addMenu("&Navigate")
+        for act in (self.act_next_image, self.act_prev_image, self.act_next_study,
+                    self.act_prev_study):
+            nav.addAction(act)
+
+        view = menu.addMenu("&View")
+        view.addAction(self.act_hanging)
+        view.addSeparator()
+        for act in self.act_panels.values():
+            view.addAction(act)
+        view.addSeparator()
+        for act in (self.act_reset, self.act_invert, self.act_findings, self.act_magnifier):
+            view.addAction(act)
+        view.addSeparator()
+        for dock in (self.browser_dock, self.enhancement_dock, self.problems_dock):
+            view.addAction(dock.toggleViewAction())
+
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.act_shortcuts)
+        help_menu.addAction(self.act_about)
+
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        for act in (self.act_open_files, self.act_open_folder, self.act_export):
+            toolbar.addAction(act)
+        toolbar.addSeparator()
+        for act in (self.act_prev_study, self.act_prev_image, self.act_next_image,
+                    self.act_next_study):
+            toolbar.addAction(act)
+        toolbar.addSeparator()
+        for act in (self.act_hanging, self.act_reset, self.act_invert, self.act_findings,
+                    self.act_magnifier):
+            toolbar.addAction(act)
+        self.addToolBar(toolbar)
+        self._rebuild_recent_menu()
+
+    def fill_screen(self, fraction: float = 1.0) -> None:
+        """Size the window to ``fraction`` of the screen's available area (centred)."""
+        screen = self.screen()
+        if screen is None:
+            self.resize(1600, 950)
+            return
+        area = screen.availableGeometry()
+        width, height = int(area.width() * fraction), int(area.height() * fraction)
+        self.setGeometry(area.x() + (area.width() - width) // 2,
+                         area.y() + (area.height() - height) // 2, width, height)
+
+    def shortcut_actions(self) -> list[QAction]:
+        """Every action with a key, in the order the shortcuts dialog lists them."""
+        return [
+            self.act_next_image, self.act_prev_image, self.act_next_study, self.act_prev_study,
+            self.act_hanging, *self.act_panels.values(), self.act_reset, self.act_invert,
+            self.act_findings, self.act_magnifier, self.act_open_files, self.act_open_folder,
+            self.act_export, self.act_shortcuts, self.act_quit,
+        ]
+
+    # ================================================================ settings
+    def _restore_settings(self) -> None:
+        geometry = self.settings.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.fill_screen(0.9)
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+        from mammoview.enhance.params import ClaheParams, WaveletParams
+
+        self.enhancement.set_params(self.settings.params("wavelet", WaveletParams()),
+                                    self.settings.params("clahe", ClaheParams()))
+        visible = set(self.settings.visible_panels(list(PANELS)))
+        for name in PANELS:
+            on = name in visible
+            self.enhancement.set_panel_checked(name, on, emit=False)
+            self.act_panels[name].blockSignals(True)
+            self.act_panels[name].setChecked(on)
+            self.act_panels[name].blockSignals(False)
+        for action, key, default in ((self.act_findings, "findings", True),
+                                     (self.act_invert, "invert", False)):
+            action.blockSignals(True)
+            action.setChecked(self.settings.flag(key, default))
+            action.blockSignals(False)
+        self._mode = "hanging" if self.settings.flag("hanging", False) else "panels"
+        self.act_hanging.blockSignals(True)
+        self.act_hanging.setChecked(self._mode == "hanging")
+        self.act_hanging.blockSignals(False)
+        self.viewer.set_findings_visible(self.act_findings.isChecked())
+        self.viewer.set_invert(self.act_invert.isChecked())
+
+    def save_settings(self) -> None:
+        self.settings.set_geometry(self.saveGeometry())
+        self.settings.set_window_state(self.saveState())
+        self.settings.set_params("wavelet", self.enhancement.wavelet_params())
+        self.settings.set_params("clahe", self.enhancement.clahe_params())
+        self.settings.set_visible_panels(self.visible_panels())
+        self.settings.set_flag("findings", self.act_findings.isChecked())
+        self.settings.set_flag("invert", self.act_invert.isChecked())
+        self.settings.set_flag("hanging", self._mode == "hanging")
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:
+        self.save_settings()
+        self.runner.cancel_all()
+        # Finished-but-undelivered jobs hold no locks; waiting briefly lets numerical
+        # code reach its next cancel check so the process does not exit mid-job.
+        self.runner.wait_for_done(3000)
+        super().closeEvent(event)
+
+    # ================================================================ opening
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open files", self.settings.last_folder(),
+            "Images (*.dcm *.dicom *.png *.pgm *.tif *.tiff *.jpg *.jpeg);;All files (*)")
+        if paths:
+            self.settings.set_last_folder(str(Path(paths[0]).parent))
+            self.open_paths(paths)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open folder", self.settings.last_folder())
+        if folder:
+            self.settings.set_last_folder(folder)
+            self.open_paths([folder])
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_files()
+        for path in recent:
+            act = self.recent_menu.addAction(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_paths([p]))
+        self.recent_menu.setEnabled(bool(recent))
+        if recent:
+            self.recent_menu.addSeparator()
+            clear = self.recent_menu.addAction("Clear list")
+            clear.triggered.connect(lambda: (self.settings.clear_recent(),
+                                             self._rebuild_recent_menu()))
+
+    def open_paths(self, paths, *, remember: bool = True):
+        """Discover studies in files and folders on a worker, then show the first one.
+
+        Bad files are listed in the problems dock; the good ones open regardless.
+        """
+        from mammoview.io.discovery import discover
+
+        paths = [str(p) for p in paths]
+        if remember:
+            self.settings.add_recent(paths)
+            self._rebuild_recent_menu()
+        self._set_work("Finding images…")
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.show()
+        return self.runner.submit(
+            lambda ctx: discover(paths, progress=_progress_sink(ctx), cancel=ctx.token),
+            name="discovery", channels=("discovery",),
+            on_done=self._on_discovered, on_error=self._on_discovery_failed,
+            on_progress=self._on_discovery_progress)
+
+    def open_demo(self):
+        """Open the synthetic demo studies (generated, marked SYNTHETIC)."""
+        from mammoview.io.phantom import demo_studies
+
+        self._set_work("Preparing demo studies…")
+        return self.runner.submit(
+            lambda ctx: (demo_studies(), []), name="demo studies", channels=("discovery",),
+            on_done=self._on_discovered, on_error=self._on_discovery_failed)
+
+    def _on_discovery_progress(self, progress: Progress) -> None:
+        if progress.total > 0:
+            self.progress_bar.setRange(0, progress.total)
+            self.progress_bar.setValue(progress.done)
+        if progress.message:
+            self._set_work(progress.message)
+
+    def _on_discovered(self, discovery) -> None:
+        self.progress_bar.hide()
+        studies, errors = _unpack_discovery(discovery)
+        for error in errors:
+            if isinstance(error, BaseException):
+                self.problems.add_error(error)
+            elif isinstance(error, (tuple, list)) and len(error) == 2:
+                self.problems.add_problem(str(error[0]), str(error[1]))
+            else:
+                self.problems.add_problem("discovery", str(error))
+        self.set_studies(list(studies))
+        noun = "study" if len(studies) == 1 else "studies"
+        text = f"Opened {len(studies)} {noun}"
+        if errors:
+            text += f"; {len(errors)} file(s) could not be opened (see Problems)"
+        self._set_work(text)
+        self.studiesOpened.emit(len(studies))
+
+    def _on_discovery_failed(self, failure: JobFailure) -> None:
+        self.progress_bar.hide()
+        self.problems.add_error(failure.error, "discovery")
+        self._set_work(f"Could not open: {failure.message}")
+
+    def set_studies(self, studies: list[Study]) -> None:
+        """Replace the listed studies and show the first image of the first one."""
+        self.runner.bump("image", "prefetch", *(f"view:{v}" for v in ENHANCED))
+        self.studies = studies
+        self.position = None
+        self.image = None
+        self.browser.set_studies(studies)
+        if studies:
+            self.stack.setCurrentIndex(1)
+            self.show_image(0, 0)
+        else:
+            self.stack.setCurrentIndex(0)
+            self.image_label.setText("")
+
+    # drag and drop ---------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # ================================================================ navigation
+    def current_study(self) -> Study | None:
+        return self.studies[self.position.study] if self.position else None
+
+    def current_ref(self) -> ImageRef | None:
+        if not self.position:
+            return None
+        return self.studies[self.position.study].images[self.position.image]
+
+    def mode(self) -> str:
+        """"panels" or "hanging": what the image area shows."""
+        return self._mode
+
+    def show_image(self, study_index: int, image_index: int = 0) -> None:
+        """Select an image: panels mode shows it; hanging mode shows its study."""
+        if not (0 <= study_index < len(self.studies)):
+            return
+        study = self.studies[study_index]
+        if not study.images:
+            return
+        image_index = min(max(0, image_index), len(study.images) - 1)
+        self.position = _Position(study_index, image_index)
+        self.browser.select_image(study_index, image_index)
+        self.runner.bump("image", "prefetch", *(f"view:{v}" for v in ENHANCED))
+        self._settled = False
+        self._pending_views.clear()
+        ref = study.images[image_index]
+        self.image_label.setText(ref.display_name)
+        self.stack.setCurrentIndex(1)
+        if self._mode == "hanging" and study.is_four_view:
+            self._show_hanging_study(study)
+        else:
+            self._show_banner(study, ref, None)
+            cached = self.image_cache.get(("image", ref.uid))
+            if cached is not None:
+                self._show_loaded(cached)
+            else:
+                self._set_work(f"Loading {ref.display_name}…")
+                self.runner.submit(
+                    lambda ctx, r=ref: _load(r), name=f"load {ref.display_name}",
+                    channels=("image",), on_done=self._on_image_loaded,
+                    on_error=lambda f, r=ref: self._on_load_failed(r, f))
+
+    def next_image(self) -> None:
+        self._step_image(+1)
+
+    def previous_image(self) -> None:
+        self._step_image(-1)
+
+    def _step_image(self, delta: int) -> None:
+        """Step through every image of every study in order (crossing study borders)."""
+        order = [(s, i) for s, st in enumerate(self.studies) for i in range(len(st.images))]
+        if not order:
+            return
+        if self.position is None:
+            target = order[0]
+        else:
+            here = order.index((self.position.study, self.position.image))
+            target = order[min(max(0, here + delta), len(order) - 1)]
+            if target == (self.position.study, self.position.image):
+                return
+        if self._mode == "hanging":
+            self._set_mode("panels")  # stepping images is a per-image activity
+        self.show_image(*target)
+
+    def next_study(self) -> None:
+        self._step_study(+1)
+
+    def previous_study(self) -> None:
+        self._step_study(-1)
+
+    def _step_study(self, delta: int) -> None:
+        if not self.studies:
+            return
+        here = self.position.study if self.position else -delta
+        target = min(max(0, here + delta), len(self.studies) - 1)
+        if self.position is None or target != self.position.study:
+            self.show_image(target, 0)
+
+    def _neighbour(self) -> ImageRef | None:
+        """The image after the current one (what the reader most likely opens next)."""
+        order = [ref for st in self.studies for ref in st.images]
+        ref = self.current_ref()
+        if ref is None or ref not in order:
+            return None
+        i = order.index(ref)
+        return order[i + 1] if i + 1 < len(order) else None
+
+    # ================================================================ panels mode
+    def _on_image_loaded(self, image: Image) -> None:
+        self.image_cache.put(("image", image.uid), image)
+        ref = self.current_ref()
+        if ref is None or ref.uid != image.uid or self._mode != "panels":
+            return
+        self._show_loaded(image)
+
+    def _on_load_failed(self, ref: ImageRef, failure: JobFailure) -> None:
+        self.problems.add_error(failure.error, ref.path)
+        self._set_work(f"Could not open {ref.display_name}: {failure.message}")
+        self.banner.setText(f"Could not open {ref.display_name}: "
+                            f"{getattr(failure.error, 'reason', failure.message)}")
+        self.banner.show()
+
+    def _show_loaded(self, image: Image) -> None:
+        self.image = image
+        study = self.current_study()
+        self._show_banner(study, image.ref, image)
+        visible = self.visible_panels()
+        views: dict[str, ViewContent] = {"original": self._original_content(image)}
+        self._pending_views = set()
+        for name in ENHANCED:
+            if name not in visible:
+                continue
+            content = self._cached_view(image, name)
+            if content is None:
+                content = self._pending_content(image, name)
+                self._pending_views.add(name)
+            views[name] = content
+        self.viewer.show_panels(image, views)
+        # Panels are built visible; touching the visible ones would re-lay them out.
+        for name in PANELS:
+            if name not in visible:
+                self.viewer.set_panel_visible(name, False)
+        for name in sorted(self._pending_views):
+            self._submit_view(image, name)
+        self._prefetch()
+        self._maybe_settled()
+
+    def _original_content(self, image: Image) -> ViewContent:
+        return ViewContent(array=image.pixels, label="Original",
+                           caption=_image_caption(image), normalized=False)
+
+    def _pending_content(self, image: Image, name: str) -> ViewContent:
+        # A read-only zero view of the right shape: no allocation on the UI thread.
+        placeholder = np.broadcast_to(np.float32(0.0), image.shape)
+        return ViewContent(array=placeholder, label=PANELS[name],
+                           caption="computing…", pending=True)
+
+    def view_params(self, name: str):
+        from mammoview.enhance.params import SuperresParams
+
+        if name == "superres":
+            return SuperresParams()
+        return self.enhancement.params(name)
+
+    def view_key(self, image: Image, name: str) -> tuple:
+        return (image.uid, name, self.view_params(name))
+
+    def _cached_view(self, image: Image, name: str) -> ViewContent | None:
+        result = self.view_cache.get(self.view_key(image, name))
+        return None if result is None else _content_from(name, result)
+
+    def _submit_view(self, image: Image, name: str) -> None:
+        params = self.view_params(name)
+        key = (image.uid, name, params)
+        self.runner.submit(
+            lambda ctx: _compute(name, image, params, ctx),
+            name=f"{PANELS[name]} of {image.ref.display_name}",
+            channels=("image", f"view:{name}"),
+            on_done=lambda result: self._on_view_computed(key, result),
+            on_error=lambda f: self._on_view_failed(name, f))
+
+    def _on_view_computed(self, key: tuple, result) -> None:
+        self.view_cache.put(key, result)
+        uid, name, params = key
+        if self.image is None or self.image.uid != uid or self._mode != "panels":
+            return
+        if self.view_params(name) != params:
+            return
+        self._pending_views.discard(name)
+        self.viewer.update_view(name, _content_from(name, result))
+        self._maybe_settled()
+
+    def _on_view_failed(self, name: str, failure: JobFailure) -> None:
+        self._pending_views.discard(name)
+        source = self.image.ref.display_name if self.image else "image"
+        self.problems.add_problem(source, f"{PANELS[name]} failed: {failure.message}")
+        self._set_work(f"{PANELS[name]} failed: {failure.message}")
+        if self.image is not None:
+            self.viewer.update_view(name, ViewContent(
+                array=np.broadcast_to(np.float32(0.0), self.image.shape), label=PANELS[name],
+                caption=f"failed: {failure.message}"))
+        self._maybe_settled()
+
+    def _prefetch(self) -> None:
+        ref = self._neighbour()
+        if ref is None or ("image", ref.uid) in self.image_cache:
+            return
+        self.runner.submit(
+            lambda ctx, r=ref: _load(r), name=f"prefetch {ref.display_name}",
+            channels=("prefetch",),
+            on_done=lambda image: self.image_cache.put(("image", image.uid), image),
+            on_error=lambda f: None, priority=-1)  # an error shows when it is opened
+
+    def _maybe_settled(self) -> None:
+        if not self._pending_views and not self._settled:
+            self._settled = True
+            self.viewsSettled.emit()
+
+    # ================================================================ params and panels
+    def visible_panels(self) -> list[str]:
+        return self.enhancement.visible_panels()
+
+    def _on_params_edited(self, view: str) -> None:
+        self._dirty_views.add(view)
+        self._set_work(f"{PANELS[view]}: waiting for edits to settle…")
+        self._debounce.start()
+
+    def _apply_param_changes(self) -> None:
+        dirty, self._dirty_views = self._dirty_views, set()
+        for name in sorted(dirty):
+            self.settings.set_params(name, self.view_params(name))
+            self.runner.bump(f"view:{name}")
+            self._refresh_view(name)
+        self._set_work("Ready" if not self.runner.outstanding else self.work_label.text())
+
+    def _refresh_view(self, name: str) -> None:
+        """Show ``name`` for the current image from the cache, or compute it."""
+        image = self.image
+        if image is None or self._mode != "panels" or name not in self.visible_panels():
+            return
+        content = self._cached_view(image, name)
+        if content is not None:
+            self._pending_views.discard(name)
+            self.viewer.update_view(name, content)
+            self._maybe_settled()
+            return
+        self._settled = False
+        self._pending_views.add(name)
+        self.viewer.update_view(name, self._pending_content(image, name))
+        self._submit_view(image, name)
+
+    def set_panel_visible(self, name: str, on: bool) -> None:
+        """Show or hide one panel (keys 1-4, the View menu or the side panel)."""
+        for widget in (self.enhancement, self.act_panels[name]):
+            widget.blockSignals(True)
+        try:
+            self.enhancement.set_panel_checked(name, on, emit=False)
+            self.act_panels[name].setChecked(on)
+        finally:
+            for widget in (self.enhancement, self.act_panels[name]):
+                widget.blockSignals(False)
+        self.settings.set_visible_panels(self.visible_panels())
+        if self._mode != "panels" or self.image is None:
+            return
+        self.viewer.set_panel_visible(name, on)
+        if on and name in ENHANCED:
+            self._refresh_view(name)
+        elif not on:
+            self._pending_views.discard(name)
+            self._maybe_settled()
+
+    def _on_panel_toggled(self, name: str, on: bool) -> None:
+        self.set_panel_visible(name, on)
+
+    # ================================================================ hanging mode
+    def set_hanging(self, on: bool) -> None:
+        """Switch between the 4-view hanging and the enhancement panels."""
+        study = self.current_study()
+        if on and study is not None and not study.is_four_view:
+            self._set_work("The 4-view hanging needs RCC, LCC, RMLO and LMLO in one study")
+        self._set_mode("hanging" if on else "panels")
+        if self.position is not None:
+            self.show_image(self.position.study, self.position.image)
+
+    def toggle_hanging(self) -> None:
+        self.act_hanging.toggle()
+
+    def _set_mode(self, mode: str) -> None:
+        self._mode = mode
+        self.act_hanging.blockSignals(True)
+        self.act_hanging.setChecked(mode == "hanging")
+        self.act_hanging.blockSignals(False)
+        self.settings.set_flag("hanging", mode == "hanging")
+
+    def _show_hanging_study(self, study: Study) -> None:
+        self.image = None
+        slots = study.hanging()
+        self._show_banner(study, None, None)
+        self._hanging_waiting = {slot for slot, ref in slots.items()
+                                 if ("image", ref.uid) not in self.image_cache}
+        if not self._hanging_waiting:
+            self._present_hanging(study)
+            return
+        self._set_work(f"Loading {len(self._hanging_waiting)} views…")
+        for slot in SLOT_ORDER:
+            if slot not in self._hanging_waiting:
+                continue
+            ref = slots[slot]
+            self.runner.submit(
+                lambda ctx, r=ref: _load(r), name=f"load {ref.display_name}", channels=("image",),
+                on_done=lambda image, st=study: self._on_hanging_loaded(st, image),
+                on_error=lambda f, r=ref: self._on_load_failed(r, f))
+
+    def _on_hanging_loaded(self, study: Study, image: Image) -> None:
+        self.image_cache.put(("image", image.uid), image)
+        if self.current_study() is not study or self._mode != "hanging":
+            return
+        self._hanging_waiting.discard(image.ref.slot)
+        if not self._hanging_waiting:
+            self._present_hanging(study)
+
+    def _present_hanging(self, study: Study) -> None:
+        images = {slot: self.image_cache.get(("image", ref.uid))
+                  for slot, ref in study.hanging().items()}
+        if any(img is None for img in images.values()):  # evicted meanwhile: load again
+            self._show_hanging_study(study)
+            return
+        self.viewer.show_hanging(images)
+        warnings = [w for img in images.values() for w in _image_warnings(img)]
+        self._show_banner(study, None, None, extra=warnings)
+        self._pending_views.clear()
+        self._set_work("Ready")
+        self._maybe_settled()
+
+    # ================================================================ display options
+    def reset_view(self) -> None:
+        self.viewer.reset_view()
+
+    def set_invert(self, on: bool) -> None:
+        self.viewer.set_invert(on)
+        self.settings.set_flag("invert", on)
+
+    def set_findings_visible(self, on: bool) -> None:
+        self.viewer.set_findings_visible(on)
+        self.settings.set_flag("findings", on)
+
+    def set_magnifier(self, on: bool) -> None:
+        self.viewer.set_magnifier(on)
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self.shortcut_actions(), self).exec()
+
+    # ================================================================ report
+    def choose_export(self) -> None:
+        if self.position is None:
+            self._set_work("Open a study before exporting a report")
+            return
+        study = self.current_study()
+        dialog = ImpressionDialog(study_title(study), self)
+        if dialog.exec() != ImpressionDialog.DialogCode.Accepted:
+            return
+        default = str(Path(self.settings.last_folder() or Path.home()) / "mammoview-report.pdf")
+        path, _ = QFileDialog.getSaveFileName(self, "Export report", default, "PDF (*.pdf)")
+        if path:
+            if not path.lower().endswith(".pdf"):
+                path += ".pdf"
+            self.export_report_to(path, dialog.impression())
+
+    def build_report_content(self, impression: str):
+        """The report as displayed now: the viewer's pictures, findings and settings."""
+        from mammoview.report.content import ReportContent, ReportView
+
+        study = self.current_study()
+        if study is None:
+            raise RuntimeError("no study is open")
+        if self._mode == "hanging" and study.is_four_view:
+            refs = list(study.hanging().values())
+            page = f"{study_title(study)}: 4-view hanging"
+        else:
+            refs = [self.current_ref()]
+            page = f"{study_title(study)}: {refs[0].display_name}"
+        captions = self._report_captions()
+        views = [ReportView(title=title, rgb=_as_rgb(rgb), caption=captions.get(title, ""),
+                            page=page) for title, rgb in self.viewer.grab_views()]
+        images = [self.image_cache.get(("image", ref.uid)) for ref in refs]
+        warnings = [f"{img.ref.display_name}: {w}" for img in images if img is not None
+                    for w in _image_warnings(img)]
+        settings = {}
+        if self._mode == "panels":
+            for name in self.visible_panels():
+                if name in ("wavelet", "clahe", "superres"):
+                    settings[PANELS[name]] = _params_dict(self.view_params(name))
+        settings["Display"] = {"invert": self.act_invert.isChecked(),
+                               "findings shown": self.act_findings.isChecked()}
+        voi = self.viewer.voi()
+        if voi is not None:
+            settings["Display"]["window"] = voi.describe()
+        first = study.first
+        return ReportContent(
+            patient=first.patient, study=first.study, synthetic=study.synthetic, views=views,
+            settings=settings, findings=[(ref.display_name, f) for ref in refs
+                                         for f in ref.findings],
+            impression=impression, warnings=warnings)
+
+    def _report_captions(self) -> dict[str, str]:
+        captions = {}
+        if self.image is not None and self._mode == "panels":
+            for name in self.visible_panels():
+                if name == "original":
+                    content = self._original_content(self.image)
+                    captions[content.label] = content.caption
+                    continue
+                result = self.view_cache.get(self.view_key(self.image, name))
+                if result is not None:
+                    full = f"{result.label}. {metrics_caption(result)}"
+                    captions[short_label(name, result)] = full
+                    captions[PANELS[name]] = full
+        return captions
+
+    def export_report_to(self, path: str | Path, impression: str = ""):
+        """Write the PDF report to ``path`` on a worker (no file dialog)."""
+        from mammoview.report.pdf import write_report
+
+        path = str(path)
+        try:
+            content = self.build_report_content(impression)
+        except Exception as exc:  # nothing to grab, or a view failed to render
+            self.problems.add_problem(path, f"report not written: {exc}")
+            self._set_work(f"Report not written: {exc}")
+            return None
+        self._set_work("Writing report…")
+        return self.runner.submit(
+            lambda ctx: write_report(path, content), name="report", channels=("report",),
+            on_done=lambda _: self._on_report_written(path),
+            on_error=lambda f: self._on_report_failed(path, f))
+
+    def _on_report_written(self, path: str) -> None:
+        self._set_work(f"Report written: {path}")
+        self.reportWritten.emit(path)
+
+    def _on_report_failed(self, path: str, failure: JobFailure) -> None:
+        self.problems.add_problem(path, f"report not written: {failure.message}")
+        self._set_work(f"Report not written: {failure.message}")
+
+    # ================================================================ status
+    def _set_work(self, text: str) -> None:
+        self.work_label.setText(text)
+
+    def _on_busy(self, count: int) -> None:
+        if count:
+            names = self.runner.outstanding_names()
+            shown = ", ".join(n for n in names if not n.startswith("prefetch")) or "prefetching"
+            self.work_label.setText(f"Working: {shown}")
+        elif not self.progress_bar.isVisible():
+            text = self.work_label.text()
+            if text.startswith("Working") or text.startswith("Loading"):
+                self.work_label.setText("Ready")
+
+    def _on_cursor(self, row: int, col: int, value: float) -> None:
+        self.cursor_label.setText(f"({row}, {col}) = {_format_value(value)}")
+
+    def _on_problem_count(self, count: int) -> None:
+        if count:
+            self.problems_dock.show()
+            self.problems_dock.setWindowTitle(f"Problems ({count})")
+        else:
+            self.problems_dock.setWindowTitle("Problems")
+
+    def _show_banner(self, study: Study | None, ref: ImageRef | None, image: Image | None,
+                     extra: list[str] | None = None) -> None:
+        parts = []
+        if study is not None and study.synthetic:
+            parts.append("SYNTHETIC demo data: not a patient")
+        if study is not None:
+            details = [study.patient_id, format_date(study.date), study.ground_truth or ""]
+            text = " · ".join(d for d in details if d)
+            if text:
+                parts.append(text)
+        if image is not None:
+            parts.extend(_image_warnings(image))
+        parts.extend(extra or [])
+        self.banner.setText("   |   ".join(parts))
+        self.banner.setVisible(bool(parts))
+
+    def banner_text(self) -> str:
+        return self.banner.text()
+
+
+# ==================================================================== worker functions
+def _load(ref: ImageRef) -> Image:
+    from mammoview.io.loader import load_image
+
+    return load_image(ref)
+
+
+def _compute(name: str, image: Image, params, ctx):
+    """Compute one enhanced view (worker thread). MONOCHROME1 is flipped first so the
+    enhanced panel has the same polarity as the displayed original."""
+    from mammoview.enhance.views import compute_view
+
+    ctx.check()
+    pixels = image.pixels
+    if image.is_monochrome1:
+        pixels = -pixels.astype(np.float32)
+    result = compute_view(name, pixels, params)
+    ctx.check()
+    return result
+
+
+def _progress_sink(ctx):
+    """A progress callback for core functions that also honours cancellation."""
+
+    def report(progress) -> None:
+        ctx.check()
+        if isinstance(progress, Progress):
+            ctx.report(progress)
+
+    return report
+
+
+def _unpack_discovery(discovery):
+    if isinstance(discovery, tuple):
+        return discovery[0], discovery[1]
+    return discovery.studies, discovery.errors
+
+
+def _content_from(name: str, result) -> ViewContent:
+    return ViewContent(array=result.array, label=short_label(name, result),
+                       caption=metrics_caption(result), normalized=True)
+
+
+def short_label(name: str, result) -> str:
+    """A panel title short enough that four panels fit side by side.
+
+    The enhancement's own label (a full sentence) goes into the report instead.
+    """
+    p = getattr(result, "params", None)
+    if name == "wavelet" and p is not None:
+        return f"Wavelet {p.wavelet} · {p.levels} levels · gain {p.gain:g}"
+    if name == "clahe" and p is not None:
+        text = f"CLAHE clip {p.clip_limit:g} · {p.tiles}×{p.tiles}"
+        return text if p.denoise == "none" else f"{text} · {p.denoise}"
+    if name == "superres" and p is not None:
+        method = ""
+        label = getattr(result, "label", "")
+        if ": " in label:
+            method = label.split(": ", 1)[1].split(" (metrics", 1)[0]
+        return f"Super-resolved ×{p.factor}" + (f" · {method}" if method else "")
+    return PANELS.get(name, name)
+
+
+def metrics_caption(result) -> str:
+    """"MSE … · PSNR … dB · SSIM …" from an enhanced view's metrics."""
+    metrics = getattr(result, "metrics", None) or {}
+    parts = []
+    for key, value in metrics.items():
+        key = key.replace(" (dB)", "")
+        if not isinstance(value, float):
+            parts.append(f"{key} {value}")
+        elif key == "MSE":
+            parts.append(f"{key} {value:.2e}")
+        elif key.startswith("PSNR"):
+            parts.append(f"{key} {value:.1f} dB")
+        else:
+            parts.append(f"{key} {value:.3f}")
+    return " · ".join(parts)
+
+
+def _params_dict(params) -> dict:
+    from dataclasses import asdict
+
+    return asdict(params)
+
+
+def _image_caption(image: Image) -> str:
+    rows, cols = image.shape
+    text = f"{rows} x {cols}"
+    if image.pixel_spacing_mm:
+        text += f" · {image.pixel_spacing_mm[0]:.3g} mm"
+    return text
+
+
+def _image_warnings(image: Image) -> list[str]:
+    warnings = list(image.warnings)
+    intent = (image.presentation_intent or "").upper()
+    if intent == "FOR PROCESSING" and not any("FOR PROCESSING" in w.upper() for w in warnings):
+        warnings.insert(0, "FOR PROCESSING image: not intended for display or diagnosis")
+    return warnings
+
+
+def _format_value(value: float) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def _as_rgb(rgb) -> np.ndarray:
+    arr = np.asarray(rgb)
+    if arr.ndim == 2:
+        arr = np.stack([arr] * 3, axis=-1)
+    if arr.shape[-1] == 4:
+        arr = arr[..., :3]
+    return np.ascontiguousarray(arr, dtype=np.uint8)

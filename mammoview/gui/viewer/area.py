@@ -1,0 +1,320 @@
+"""ViewerArea: the image panels side by side, or the four-view hanging.
+
+All panels share one pan/zoom (:class:`RangeLink`) and one window/level: a VOI
+change builds one uint8 LUT per distinct (value range, MONOCHROME1) and hands it to
+every panel as pyqtgraph levels + LUT, so no array is recomputed. Mouse-driven
+changes (right-drag) are coalesced by a timer so a burst of mouse events costs at
+most one LUT update per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QRectF, QTimer, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QStackedLayout, QWidget
+
+from mammoview.core import Image, Voi
+from mammoview.gui.viewer.content import ViewContent
+from mammoview.gui.viewer.hanging import SLOTS, image_warnings, needs_flip, slot_label
+from mammoview.gui.viewer.linked import RangeLink
+from mammoview.gui.viewer.panel import ImagePanel
+from mammoview.gui.viewer.window_level import drag_voi, lut_for, lut_levels
+from mammoview.imaging.display import default_voi
+
+ORIGINAL = "original"
+# Coalescing interval for mouse-driven window/level (about one frame at 60 Hz).
+WL_FRAME_MS = 16
+# Margin around the image when fitting it to the view.
+FIT_PADDING = 0.02
+
+
+@dataclass
+class _Entry:
+    panel: ImagePanel
+    image: Image | None
+
+
+class ViewerArea(QWidget):
+    """The central image area of the main window.
+
+    Signals
+    -------
+    cursorMoved(row, col, value)
+        Cursor over an image: ORIGINAL (row, col) and the raw original pixel value
+        (after the modality LUT, before VOI). Not emitted outside an image.
+    voiChanged(Voi)
+        The shared VOI after a window/level drag.
+    """
+
+    cursorMoved = Signal(int, int, float)
+    voiChanged = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._mode = "panels"
+        self._entries: dict[str, _Entry] = {}
+        self._image: Image | None = None  # the panels-mode original
+        self._voi: Voi | None = None  # None: each image's default
+        self._invert = False
+        self._findings = True
+        self._magnifier = False
+        self._link = RangeLink()
+        self._wl_timer = QTimer(self)
+        self._wl_timer.setSingleShot(True)
+        self._wl_timer.setInterval(WL_FRAME_MS)
+        self._wl_timer.timeout.connect(self._flush_window_level)
+        self._wl_dirty = False
+        # Value ranges per shown image: a full-field min/max costs ~10 ms, too much
+        # to repeat on every window/level frame.
+        self._ranges: dict[int, tuple[Image, tuple[float, float]]] = {}
+
+        self._stack = QStackedLayout(self)
+        self._container = QWidget()
+        self._stack.addWidget(self._container)
+
+    # --- public API -----------------------------------------------------------------
+
+    def mode(self) -> str:
+        """ "panels" or "hanging"."""
+        return self._mode
+
+    def panel_names(self) -> list[str]:
+        return list(self._entries)
+
+    def panel(self, name: str) -> ImagePanel:
+        """The panel widget called ``name`` (tests and the main window's extras)."""
+        return self._entries[name].panel
+
+    def show_panels(self, image: Image, views: dict[str, ViewContent]) -> None:
+        """Show ``views`` side by side, in order; an "original" panel is built if absent."""
+        same_image = self._mode == "panels" and self._image is not None and self._image.uid == image.uid
+        keep = self._canonical_rect() if same_image else None
+        if not same_image:
+            self._voi = None
+        self._image = image
+        ordered = dict(views)
+        if ORIGINAL not in ordered:
+            ordered = {ORIGINAL: self._original_content(image), **ordered}
+        self._rebuild("panels")
+        layout = QHBoxLayout(self._container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        warnings = image_warnings(image)
+        for name, content in ordered.items():
+            panel = self._make_panel(name)
+            panel.set_image(image, content)
+            panel.set_warnings(warnings if name == ORIGINAL else [])
+            self._entries[name] = _Entry(panel, image)
+            self._link.add(panel.view_box)
+            layout.addWidget(panel, 1)
+        self._apply_window_level()
+        self._apply_toggles()
+        self._fit(keep)
+
+    def update_view(self, name: str, content: ViewContent) -> None:
+        """Replace one panel's content (e.g. a worker finished); zoom and pan are kept."""
+        if self._mode != "panels" or self._image is None:
+            return
+        entry = self._entries.get(name)
+        if entry is None:
+            keep = self._canonical_rect()
+            panel = self._make_panel(name)
+            panel.set_image(self._image, content)
+            self._entries[name] = _Entry(panel, self._image)
+            self._link.add(panel.view_box)
+            self._container.layout().addWidget(panel, 1)
+            self._apply_window_level()
+            self._apply_toggles()
+            self._fit(keep)
+            return
+        entry.panel.set_content(content)
+        self._apply_window_level()
+
+    def set_panel_visible(self, name: str, visible: bool) -> None:
+        entry = self._entries.get(name)
+        if entry is not None:
+            entry.panel.setVisible(visible)
+
+    def show_hanging(self, images: dict[str, Image]) -> None:
+        """RCC LCC over RMLO LMLO, mirrored so the chest walls face each other.
+
+        All four views are linked: the left column shows the canonical frame, the
+        right column (left breast) sees it mirrored, so the same anatomy stays in
+        view on both breasts while panning and zooming.
+        """
+        self._image = None
+        self._voi = None
+        self._rebuild("hanging")
+        grid = QGridLayout(self._container)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(4)
+        width = max((img.shape[1] for img in images.values()), default=1)
+        for slot, row, col in SLOTS:
+            panel = self._make_panel(slot)
+            image = images.get(slot)
+            if image is None:
+                panel.set_empty(slot_label(slot))
+            else:
+                flip = needs_flip(image, slot)
+                title = slot_label(slot)
+                panel.set_image(
+                    image, ViewContent(image.pixels, title, normalized=False), flipped=flip, title=title
+                )
+                panel.set_warnings(image_warnings(image))
+            self._entries[slot] = _Entry(panel, image)
+            # Right column mirrored about the canonical frame's width.
+            self._link.add(panel.view_box, mirror_width=float(width) if col == 1 else None)
+            grid.addWidget(panel, row, col)
+        for i in range(2):
+            grid.setRowStretch(i, 1)
+            grid.setColumnStretch(i, 1)
+        self._apply_window_level()
+        self._apply_toggles()
+        self._fit(None)
+
+    def set_voi(self, voi: Voi | None) -> None:
+        """One VOI for every panel; None returns every image to its default."""
+        self._voi = voi
+        self._apply_window_level()
+
+    def voi(self) -> Voi:
+        """The shared VOI (the default of the first image shown when none was set)."""
+        if self._voi is not None:
+            return self._voi
+        first = next((e.image for e in self._entries.values() if e.image is not None), None)
+        return default_voi(first) if first is not None else Voi(center=0.5, width=1.0)
+
+    def set_invert(self, on: bool) -> None:
+        self._invert = bool(on)
+        self._apply_window_level()
+
+    def reset_view(self) -> None:
+        """Fit the image and return to the default VOI."""
+        self._voi = None
+        self._apply_window_level()
+        self._fit(None)
+
+    def set_findings_visible(self, on: bool) -> None:
+        self._findings = bool(on)
+        self._apply_toggles()
+
+    def set_magnifier(self, on: bool) -> None:
+        self._magnifier = bool(on)
+        self._apply_toggles()
+
+    def grab_views(self) -> list[tuple[str, np.ndarray]]:
+        """(title, RGB uint8 render) of each visible panel as displayed, overlays included."""
+        self._flush_window_level()
+        out = []
+        for entry in self._entries.values():
+            panel = entry.panel
+            if panel.isVisible() or (not self.isVisible() and not panel.isHidden()):
+                out.append((panel.title.text(), panel.grab_rgb()))
+        return out
+
+    # --- internals -------------------------------------------------------------------
+
+    @staticmethod
+    def _original_content(image: Image) -> ViewContent:
+        return ViewContent(image.pixels, "Original", normalized=False)
+
+    def _make_panel(self, name: str) -> ImagePanel:
+        panel = ImagePanel(name)
+        panel.cursorAt.connect(self._on_cursor)
+        panel.windowDrag.connect(self._on_window_drag)
+        panel.windowDragFinished.connect(lambda _p: self._flush_window_level())
+        return panel
+
+    def _rebuild(self, mode: str) -> None:
+        self._wl_timer.stop()
+        self._wl_dirty = False
+        self._link.clear()
+        for entry in self._entries.values():
+            entry.panel.setParent(None)
+            entry.panel.deleteLater()
+        self._entries = {}
+        self._ranges = {}
+        self._stack.removeWidget(self._container)
+        self._container.deleteLater()
+        self._container = QWidget()
+        self._stack.addWidget(self._container)
+        self._stack.setCurrentWidget(self._container)
+        self._mode = mode
+
+    def _apply_toggles(self) -> None:
+        for entry in self._entries.values():
+            entry.panel.set_findings_visible(self._findings)
+            entry.panel.set_magnifier(self._magnifier)
+
+    def _apply_window_level(self) -> None:
+        """Build the LUT(s) for the current VOI and hand them to every panel."""
+        luts: dict[tuple, tuple[Voi, np.ndarray]] = {}
+        defaults: dict[int, Voi] = {}
+        for entry in self._entries.values():
+            image = entry.image
+            if image is None:
+                continue
+            voi = self._voi
+            if voi is None:
+                voi = defaults.setdefault(id(image), default_voi(image))
+            data_range = self._value_range(image)
+            lo, hi, n = lut_levels(image.pixels, *data_range)
+            # Panels of one image share one LUT: computed once per VOI change.
+            key = (lo, hi, n, image.is_monochrome1)
+            cached = luts.get(key)
+            if cached is None or cached[0] is not voi:
+                lut = lut_for(voi, lo, hi, n, monochrome1=image.is_monochrome1, invert=self._invert)
+                cached = (voi, lut)
+                luts[key] = cached
+            entry.panel.set_lut(cached[1], (lo, hi), data_range)
+
+    def _value_range(self, image: Image) -> tuple[float, float]:
+        key = id(image)
+        cached = self._ranges.get(key)
+        if cached is None or cached[0] is not image:
+            cached = (image, image.value_range())
+            self._ranges[key] = cached
+        return cached[1]
+
+    def _on_window_drag(self, panel: ImagePanel, dx: float, dy: float) -> None:
+        image = panel.image
+        if image is None:
+            return
+        lo, hi = self._value_range(image)
+        start = self._voi if self._voi is not None else default_voi(image)
+        self._voi = drag_voi(start, dx, dy, lo, hi)
+        self._wl_dirty = True
+        if not self._wl_timer.isActive():
+            self._wl_timer.start()
+
+    def _flush_window_level(self) -> None:
+        self._wl_timer.stop()
+        if not self._wl_dirty:
+            return
+        self._wl_dirty = False
+        self._apply_window_level()
+        self.voiChanged.emit(self._voi)
+
+    def _on_cursor(self, panel: ImagePanel, x: float, y: float) -> None:
+        where = panel.to_original(x, y)
+        if where is None or panel.image is None:
+            return
+        row, col = where
+        self.cursorMoved.emit(row, col, float(panel.image.pixels[row, col]))
+
+    def _canonical_rect(self) -> QRectF | None:
+        first = next(iter(self._entries.values()), None)
+        return None if first is None else first.panel.view_box.targetRect()
+
+    def _fit(self, rect: QRectF | None) -> None:
+        if rect is None:
+            images = [e.image for e in self._entries.values() if e.image is not None]
+            if not images:
+                return
+            rows = max(img.shape[0] for img in images)
+            cols = max(img.shape[1] for img in images)
+            pad_r, pad_c = rows * FIT_PADDING, cols * FIT_PADDING
+            rect = QRectF(-pad_c, -pad_r, cols + 2 * pad_c, rows + 2 * pad_r)
+        self._link.set_rect(rect)
