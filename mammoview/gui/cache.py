@@ -26,7 +26,8 @@ def estimate_bytes(value: Any) -> int:
     Parameters
     ----------
     value : Any
-        A NumPy array, an object with an ``array`` attribute (an enhanced view), or a
+        A NumPy array, an object with an integer ``nbytes`` (the viewer's prepared
+        content), an object with an ``array`` attribute (an enhanced view), or a
         tuple/list of those.
 
     Returns
@@ -36,6 +37,9 @@ def estimate_bytes(value: Any) -> int:
     """
     if isinstance(value, np.ndarray):
         return max(1, value.nbytes)
+    own = getattr(value, "nbytes", None)  # objects that count their own arrays
+    if isinstance(own, int):
+        return max(1, own)
     if isinstance(value, (tuple, list)):
         return max(1, sum(estimate_bytes(v) for v in value))
     array = getattr(value, "array", None)

@@ -5,6 +5,13 @@ loader, views from :func:`mammoview.enhance.views.compute_view`. It only decides
 to show and asks :mod:`mammoview.gui.workers` to compute it off the UI thread. Every
 result is keyed ``(image uid, view name, params)`` in a byte-bounded cache and dropped on
 arrival when the image or the parameters it was computed for are no longer the ones shown.
+
+The UI thread never touches pixels: a loading job returns a
+:class:`~mammoview.gui.viewer.prepare.PreparedImage` (decoded, value range, drawable
+reductions, chest-wall side) and a view job an enhanced view with its
+:class:`~mammoview.gui.viewer.prepare.PreparedContent`, both cached as they are, so
+showing them only hands arrays to pyqtgraph. DICOM files are decoded in a separate
+process (:mod:`mammoview.gui.isolation`): their JPEG 2000 decoders hold the GIL.
 """
 
 from __future__ import annotations
@@ -39,7 +46,16 @@ from mammoview.gui.panels.enhancement import PANELS, EnhancementPanel
 from mammoview.gui.panels.problems import ProblemsList
 from mammoview.gui.panels.study_browser import StudyBrowser, format_date, study_title
 from mammoview.gui.settings import AppSettings
+from mammoview.gui.isolation import LaneUnavailable, shared_lane
 from mammoview.gui.viewer import ViewContent, ViewerArea
+from mammoview.gui.viewer.prepare import (
+    PreparedContent,
+    PreparedImage,
+    blank_content,
+    load_prepared,
+    prepare_content,
+    prepare_image,
+)
 from mammoview.gui.workers import JobFailure, JobRunner
 
 log = logging.getLogger(__name__)
@@ -66,11 +82,18 @@ class MainWindow(QMainWindow):
         Discovery finished and this many studies are listed.
     reportWritten(str)
         A report was written to this path.
+    imageShown(str)
+        Panels mode: the viewer has the original of the image with this uid (it is
+        painted with the next frame).
+    hangingShown()
+        Hanging mode: the viewer has all four views of the current study.
     """
 
     viewsSettled = Signal()
     studiesOpened = Signal(int)
     reportWritten = Signal(str)
+    imageShown = Signal(str)
+    hangingShown = Signal()
 
     def __init__(self, settings: AppSettings | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -83,6 +106,8 @@ class MainWindow(QMainWindow):
         self.studies: list[Study] = []
         self.position: _Position | None = None
         self.image: Image | None = None  # the image shown in panels mode
+        self._prepared: PreparedImage | None = None  # ... and what the viewer draws of it
+        self.decoder = shared_lane()  # DICOM decoding, off this process's GIL
         self._mode = "panels"
         self._pending_views: set[str] = set()
         self._dirty_views: set[str] = set()
@@ -105,6 +130,8 @@ class MainWindow(QMainWindow):
         self.browser.imageActivated.connect(lambda s, i: self.show_image(s, i))
         self.viewer.cursorMoved.connect(self._on_cursor)
         self.runner.busyChanged.connect(self._on_busy)
+        # Start the decoding processes now, while the user picks a file.
+        self.decoder.warm_up()
 
     # ================================================================ construction
     def _build_central(self) -> None:
@@ -430,6 +457,7 @@ class MainWindow(QMainWindow):
         self.studies = studies
         self.position = None
         self.image = None
+        self._prepared = None
         self.browser.set_studies(studies)
         if studies:
             self.stack.setCurrentIndex(1)
@@ -485,14 +513,25 @@ class MainWindow(QMainWindow):
         else:
             self._show_banner(study, ref, None)
             cached = self.image_cache.get(("image", ref.uid))
-            if cached is not None:
+            if isinstance(cached, PreparedImage):
                 self._show_loaded(cached)
             else:
                 self._set_work(f"Loading {ref.display_name}…")
-                self.runner.submit(
-                    lambda ctx, r=ref: _load(r), name=f"load {ref.display_name}",
-                    channels=("image",), on_done=self._on_image_loaded,
-                    on_error=lambda f, r=ref: self._on_load_failed(r, f))
+                self._submit_load(ref, cached, channels=("image",), on_done=self._on_image_loaded)
+
+    def _submit_load(self, ref: ImageRef, image: Image | None, *, channels, on_done,
+                     on_error=None, name=None, priority: int = 0):
+        """Load (unless ``image`` is already decoded) and prepare ``ref`` on a worker."""
+        if on_error is None:
+            on_error = lambda f, r=ref: self._on_load_failed(r, f)  # noqa: E731
+        lane = self.decoder
+        if image is not None:
+            job = lambda ctx, im=image: prepare_image(im)  # noqa: E731
+        else:
+            job = lambda ctx, r=ref: _load_prepared(r, ctx, lane)  # noqa: E731
+        return self.runner.submit(
+            job, name=name or f"load {ref.display_name}", channels=channels,
+            on_done=on_done, on_error=on_error, priority=priority)
 
     def next_image(self) -> None:
         self._step_image(+1)
@@ -540,12 +579,12 @@ class MainWindow(QMainWindow):
         return order[i + 1] if i + 1 < len(order) else None
 
     # ================================================================ panels mode
-    def _on_image_loaded(self, image: Image) -> None:
-        self.image_cache.put(("image", image.uid), image)
+    def _on_image_loaded(self, prepared: PreparedImage) -> None:
+        self.image_cache.put(("image", prepared.uid), prepared)
         ref = self.current_ref()
-        if ref is None or ref.uid != image.uid or self._mode != "panels":
+        if ref is None or ref.uid != prepared.uid or self._mode != "panels":
             return
-        self._show_loaded(image)
+        self._show_loaded(prepared)
 
     def _on_load_failed(self, ref: ImageRef, failure: JobFailure) -> None:
         self.problems.add_error(failure.error, ref.path)
@@ -554,12 +593,15 @@ class MainWindow(QMainWindow):
                             f"{getattr(failure.error, 'reason', failure.message)}")
         self.banner.show()
 
-    def _show_loaded(self, image: Image) -> None:
+    def _show_loaded(self, prepared: PreparedImage) -> None:
+        image = prepared.image
         self.image = image
+        self._prepared = prepared
         study = self.current_study()
         self._show_banner(study, image.ref, image)
         visible = self.visible_panels()
-        views: dict[str, ViewContent] = {"original": self._original_content(image)}
+        views: dict[str, ViewContent | PreparedContent] = {
+            "original": self._original_content(prepared)}
         self._pending_views = set()
         for name in ENHANCED:
             if name not in visible:
@@ -569,19 +611,20 @@ class MainWindow(QMainWindow):
                 content = self._pending_content(image, name)
                 self._pending_views.add(name)
             views[name] = content
-        self.viewer.show_panels(image, views)
+        self.viewer.show_panels(prepared, views)
         # Panels are built visible; touching the visible ones would re-lay them out.
         for name in PANELS:
             if name not in visible:
                 self.viewer.set_panel_visible(name, False)
+        self.imageShown.emit(image.uid)
         for name in sorted(self._pending_views):
             self._submit_view(image, name)
         self._prefetch()
         self._maybe_settled()
 
-    def _original_content(self, image: Image) -> ViewContent:
-        return ViewContent(array=image.pixels, label="Original",
-                           caption=_image_caption(image), normalized=False)
+    @staticmethod
+    def _original_content(prepared: PreparedImage) -> PreparedContent:
+        return prepared.original.relabel("Original", _image_caption(prepared.image))
 
     def _pending_content(self, image: Image, name: str) -> ViewContent:
         # A read-only zero view of the right shape: no allocation on the UI thread.
@@ -599,29 +642,30 @@ class MainWindow(QMainWindow):
     def view_key(self, image: Image, name: str) -> tuple:
         return (image.uid, name, self.view_params(name))
 
-    def _cached_view(self, image: Image, name: str) -> ViewContent | None:
-        result = self.view_cache.get(self.view_key(image, name))
-        return None if result is None else _content_from(name, result)
+    def _cached_view(self, image: Image, name: str) -> PreparedContent | None:
+        cached = self.view_cache.get(self.view_key(image, name))
+        return None if cached is None else cached[1]
 
     def _submit_view(self, image: Image, name: str) -> None:
         params = self.view_params(name)
         key = (image.uid, name, params)
         self.runner.submit(
-            lambda ctx: _compute(name, image, params, ctx),
+            lambda ctx: _compute_prepared(name, image, params, ctx),
             name=f"{PANELS[name]} of {image.ref.display_name}",
             channels=("image", f"view:{name}"),
             on_done=lambda result: self._on_view_computed(key, result),
             on_error=lambda f: self._on_view_failed(name, f))
 
-    def _on_view_computed(self, key: tuple, result) -> None:
-        self.view_cache.put(key, result)
+    def _on_view_computed(self, key: tuple, computed: tuple) -> None:
+        """``computed`` is (enhanced view, its PreparedContent), made on the worker."""
+        self.view_cache.put(key, computed)
         uid, name, params = key
         if self.image is None or self.image.uid != uid or self._mode != "panels":
             return
         if self.view_params(name) != params:
             return
         self._pending_views.discard(name)
-        self.viewer.update_view(name, _content_from(name, result))
+        self.viewer.update_view(name, computed[1])
         self._maybe_settled()
 
     def _on_view_failed(self, name: str, failure: JobFailure) -> None:
@@ -630,19 +674,20 @@ class MainWindow(QMainWindow):
         self.problems.add_problem(source, f"{PANELS[name]} failed: {failure.message}")
         self._set_work(f"{PANELS[name]} failed: {failure.message}")
         if self.image is not None:
-            self.viewer.update_view(name, ViewContent(
-                array=np.broadcast_to(np.float32(0.0), self.image.shape), label=PANELS[name],
-                caption=f"failed: {failure.message}"))
+            self.viewer.update_view(name, blank_content(
+                self.image.shape, PANELS[name], f"failed: {failure.message}"))
         self._maybe_settled()
 
     def _prefetch(self) -> None:
         ref = self._neighbour()
-        if ref is None or ("image", ref.uid) in self.image_cache:
+        if ref is None:
             return
-        self.runner.submit(
-            lambda ctx, r=ref: _load(r), name=f"prefetch {ref.display_name}",
-            channels=("prefetch",),
-            on_done=lambda image: self.image_cache.put(("image", image.uid), image),
+        cached = self.image_cache.get(("image", ref.uid))
+        if isinstance(cached, PreparedImage):
+            return
+        self._submit_load(
+            ref, cached, name=f"prefetch {ref.display_name}", channels=("prefetch",),
+            on_done=lambda prepared: self.image_cache.put(("image", prepared.uid), prepared),
             on_error=lambda f: None, priority=-1)  # an error shows when it is opened
 
     def _maybe_settled(self) -> None:
@@ -730,8 +775,9 @@ class MainWindow(QMainWindow):
         self.image = None
         slots = study.hanging()
         self._show_banner(study, None, None)
-        self._hanging_waiting = {slot for slot, ref in slots.items()
-                                 if ("image", ref.uid) not in self.image_cache}
+        cached = {slot: self.image_cache.get(("image", ref.uid)) for slot, ref in slots.items()}
+        self._hanging_waiting = {slot for slot, value in cached.items()
+                                 if not _ready_for_hanging(value)}
         if not self._hanging_waiting:
             self._present_hanging(study)
             return
@@ -739,28 +785,29 @@ class MainWindow(QMainWindow):
         for slot in SLOT_ORDER:
             if slot not in self._hanging_waiting:
                 continue
-            ref = slots[slot]
-            self.runner.submit(
-                lambda ctx, r=ref: _load(r), name=f"load {ref.display_name}", channels=("image",),
-                on_done=lambda image, st=study: self._on_hanging_loaded(st, image),
-                on_error=lambda f, r=ref: self._on_load_failed(r, f))
+            ref, value = slots[slot], cached[slot]
+            image = value.image if isinstance(value, PreparedImage) else value
+            self._submit_load(
+                ref, image, channels=("image",),
+                on_done=lambda prepared, st=study: self._on_hanging_loaded(st, prepared))
 
-    def _on_hanging_loaded(self, study: Study, image: Image) -> None:
-        self.image_cache.put(("image", image.uid), image)
+    def _on_hanging_loaded(self, study: Study, prepared: PreparedImage) -> None:
+        self.image_cache.put(("image", prepared.uid), prepared)
         if self.current_study() is not study or self._mode != "hanging":
             return
-        self._hanging_waiting.discard(image.ref.slot)
+        self._hanging_waiting.discard(prepared.image.ref.slot)
         if not self._hanging_waiting:
             self._present_hanging(study)
 
     def _present_hanging(self, study: Study) -> None:
         images = {slot: self.image_cache.get(("image", ref.uid))
                   for slot, ref in study.hanging().items()}
-        if any(img is None for img in images.values()):  # evicted meanwhile: load again
-            self._show_hanging_study(study)
+        if not all(_ready_for_hanging(img) for img in images.values()):
+            self._show_hanging_study(study)  # evicted meanwhile: load again
             return
         self.viewer.show_hanging(images)
-        warnings = [w for img in images.values() for w in _image_warnings(img)]
+        self.hangingShown.emit()
+        warnings = [w for img in images.values() for w in _image_warnings(img.image)]
         self._show_banner(study, None, None, extra=warnings)
         self._pending_views.clear()
         self._set_work("Ready")
@@ -816,7 +863,8 @@ class MainWindow(QMainWindow):
         captions = self._report_captions()
         views = [ReportView(title=title, rgb=_as_rgb(rgb), caption=captions.get(title, ""),
                             page=page) for title, rgb in self.viewer.grab_views()]
-        images = [self.image_cache.get(("image", ref.uid)) for ref in refs]
+        cached = [self.image_cache.get(("image", ref.uid)) for ref in refs]
+        images = [c.image if isinstance(c, PreparedImage) else c for c in cached]
         warnings = [f"{img.ref.display_name}: {w}" for img in images if img is not None
                     for w in _image_warnings(img)]
         settings = {}
@@ -841,10 +889,10 @@ class MainWindow(QMainWindow):
         if self.image is not None and self._mode == "panels":
             for name in self.visible_panels():
                 if name == "original":
-                    content = self._original_content(self.image)
-                    captions[content.label] = content.caption
+                    captions["Original"] = _image_caption(self.image)
                     continue
-                result = self.view_cache.get(self.view_key(self.image, name))
+                cached = self.view_cache.get(self.view_key(self.image, name))
+                result = None if cached is None else cached[0]
                 if result is not None:
                     full = f"{result.label}. {metrics_caption(result)}"
                     captions[short_label(name, result)] = full
@@ -925,6 +973,33 @@ def _load(ref: ImageRef) -> Image:
     from mammoview.io.loader import load_image
 
     return load_image(ref)
+
+
+def _load_prepared(ref: ImageRef, ctx, lane) -> PreparedImage:
+    """Decode and prepare one image (worker thread).
+
+    DICOM goes to a decoding process: its JPEG 2000 (and other compressed) decoders
+    hold the GIL for the whole decode, which would freeze the UI thread.
+    """
+    if ref.kind == "dicom" and lane.available:
+        try:
+            return lane.call(load_prepared, ref, True, cancel=ctx.token)
+        except LaneUnavailable:
+            pass
+    image = _load(ref)
+    ctx.check()
+    return prepare_image(image)
+
+
+def _compute_prepared(name: str, image: Image, params, ctx) -> tuple:
+    """(enhanced view, its PreparedContent): compute and make drawable (worker thread)."""
+    result = _compute(name, image, params, ctx)
+    ctx.check()
+    return result, prepare_content(_content_from(name, result))
+
+
+def _ready_for_hanging(value) -> bool:
+    return isinstance(value, PreparedImage) and value.chest_wall is not None
 
 
 def _compute(name: str, image: Image, params, ctx):

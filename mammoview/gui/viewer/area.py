@@ -20,12 +20,14 @@ from mammoview.gui.viewer.content import ViewContent
 from mammoview.gui.viewer.hanging import SLOTS, image_warnings, needs_flip, slot_label
 from mammoview.gui.viewer.linked import RangeLink
 from mammoview.gui.viewer.panel import ImagePanel
+from mammoview.gui.viewer.prepare import PreparedContent, PreparedImage, prepare_image
 from mammoview.gui.viewer.window_level import drag_voi, lut_for, lut_levels
-from mammoview.imaging.display import default_voi
 
 ORIGINAL = "original"
 # Coalescing interval for mouse-driven window/level (about one frame at 60 Hz).
 WL_FRAME_MS = 16
+# Panels built ahead, while idle: the four of the hanging or of the panels mode.
+WARM_PANELS = 4
 # Margin around the image when fitting it to the view.
 FIT_PADDING = 0.02
 
@@ -33,7 +35,11 @@ FIT_PADDING = 0.02
 @dataclass
 class _Entry:
     panel: ImagePanel
-    image: Image | None
+    prepared: PreparedImage | None  # the original under this panel
+
+    @property
+    def image(self) -> Image | None:
+        return None if self.prepared is None else self.prepared.image
 
 
 class ViewerArea(QWidget):
@@ -55,7 +61,7 @@ class ViewerArea(QWidget):
         super().__init__(parent)
         self._mode = "panels"
         self._entries: dict[str, _Entry] = {}
-        self._image: Image | None = None  # the panels-mode original
+        self._image: PreparedImage | None = None  # the panels-mode original
         self._voi: Voi | None = None  # None: each image's default
         self._invert = False
         self._findings = True
@@ -66,9 +72,14 @@ class ViewerArea(QWidget):
         self._wl_timer.setInterval(WL_FRAME_MS)
         self._wl_timer.timeout.connect(self._flush_window_level)
         self._wl_dirty = False
-        # Value ranges per shown image: a full-field min/max costs ~10 ms, too much
-        # to repeat on every window/level frame.
-        self._ranges: dict[int, tuple[Image, tuple[float, float]]] = {}
+        # Panels of the last layout, kept for reuse under a hidden holder that owns them.
+        self._spare: list[ImagePanel] = []
+        self._spare_holder = QWidget(self)
+        self._spare_holder.hide()
+        # Build the panels of a first layout while the app is idle, one per event-loop
+        # turn (~13 ms each), not in the handler that shows the first image.
+        for _ in range(WARM_PANELS):
+            QTimer.singleShot(0, self._warm_panel)
 
         self._stack = QStackedLayout(self)
         self._container = QWidget()
@@ -87,33 +98,43 @@ class ViewerArea(QWidget):
         """The panel widget called ``name`` (tests and the main window's extras)."""
         return self._entries[name].panel
 
-    def show_panels(self, image: Image, views: dict[str, ViewContent]) -> None:
-        """Show ``views`` side by side, in order; an "original" panel is built if absent."""
-        same_image = self._mode == "panels" and self._image is not None and self._image.uid == image.uid
+    def show_panels(
+        self, image: Image | PreparedImage, views: dict[str, ViewContent | PreparedContent]
+    ) -> None:
+        """Show ``views`` side by side, in order; an "original" panel is built if absent.
+
+        Prepared arguments (:mod:`mammoview.gui.viewer.prepare`, made on a worker) cost
+        the UI thread nothing but the hand-over to pyqtgraph; plain ones are prepared
+        here first.
+        """
+        prepared = prepare_image(image, chest_wall=False)
+        same_image = (
+            self._mode == "panels" and self._image is not None and self._image.uid == prepared.uid
+        )
         keep = self._canonical_rect() if same_image else None
         if not same_image:
             self._voi = None
-        self._image = image
+        self._image = prepared
         ordered = dict(views)
         if ORIGINAL not in ordered:
-            ordered = {ORIGINAL: self._original_content(image), **ordered}
+            ordered = {ORIGINAL: prepared.original, **ordered}
         self._rebuild("panels")
         layout = QHBoxLayout(self._container)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        warnings = image_warnings(image)
+        warnings = image_warnings(prepared.image)
         for name, content in ordered.items():
             panel = self._make_panel(name)
-            panel.set_image(image, content)
+            panel.set_image(prepared, content)
             panel.set_warnings(warnings if name == ORIGINAL else [])
-            self._entries[name] = _Entry(panel, image)
+            self._entries[name] = _Entry(panel, prepared)
             self._link.add(panel.view_box)
             layout.addWidget(panel, 1)
         self._apply_window_level()
         self._apply_toggles()
         self._fit(keep)
 
-    def update_view(self, name: str, content: ViewContent) -> None:
+    def update_view(self, name: str, content: ViewContent | PreparedContent) -> None:
         """Replace one panel's content (e.g. a worker finished); zoom and pan are kept."""
         if self._mode != "panels" or self._image is None:
             return
@@ -137,32 +158,33 @@ class ViewerArea(QWidget):
         if entry is not None:
             entry.panel.setVisible(visible)
 
-    def show_hanging(self, images: dict[str, Image]) -> None:
+    def show_hanging(self, images: dict[str, Image | PreparedImage]) -> None:
         """RCC LCC over RMLO LMLO, mirrored so the chest walls face each other.
 
         All four views are linked: the left column shows the canonical frame, the
         right column (left breast) sees it mirrored, so the same anatomy stays in
-        view on both breasts while panning and zooming.
+        view on both breasts while panning and zooming. PreparedImages with their
+        chest-wall side known (``prepare_image``, on a worker) cost the UI thread
+        only the hand-over; plain Images are prepared here first.
         """
+        prepared = {slot: prepare_image(img) for slot, img in images.items() if img is not None}
         self._image = None
         self._voi = None
         self._rebuild("hanging")
         grid = QGridLayout(self._container)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(4)
-        width = max((img.shape[1] for img in images.values()), default=1)
+        width = max((img.shape[1] for img in prepared.values()), default=1)
         for slot, row, col in SLOTS:
             panel = self._make_panel(slot)
-            image = images.get(slot)
+            image = prepared.get(slot)
             if image is None:
                 panel.set_empty(slot_label(slot))
             else:
                 flip = needs_flip(image, slot)
                 title = slot_label(slot)
-                panel.set_image(
-                    image, ViewContent(image.pixels, title, normalized=False), flipped=flip, title=title
-                )
-                panel.set_warnings(image_warnings(image))
+                panel.set_image(image, image.original.relabel(title), flipped=flip, title=title)
+                panel.set_warnings(image_warnings(image.image))
             self._entries[slot] = _Entry(panel, image)
             # Right column mirrored about the canonical frame's width.
             self._link.add(panel.view_box, mirror_width=float(width) if col == 1 else None)
@@ -183,8 +205,8 @@ class ViewerArea(QWidget):
         """The shared VOI (the default of the first image shown when none was set)."""
         if self._voi is not None:
             return self._voi
-        first = next((e.image for e in self._entries.values() if e.image is not None), None)
-        return default_voi(first) if first is not None else Voi(center=0.5, width=1.0)
+        first = next((e.prepared for e in self._entries.values() if e.prepared is not None), None)
+        return first.default_voi if first is not None else Voi(center=0.5, width=1.0)
 
     def set_invert(self, on: bool) -> None:
         self._invert = bool(on)
@@ -216,12 +238,19 @@ class ViewerArea(QWidget):
 
     # --- internals -------------------------------------------------------------------
 
-    @staticmethod
-    def _original_content(image: Image) -> ViewContent:
-        return ViewContent(image.pixels, "Original", normalized=False)
+    def _warm_panel(self) -> None:
+        if len(self._spare) + len(self._entries) < WARM_PANELS:
+            self._spare.append(self._new_panel("spare"))
 
     def _make_panel(self, name: str) -> ImagePanel:
-        panel = ImagePanel(name)
+        if self._spare:
+            panel = self._spare.pop()
+            panel.reset(name)
+            return panel
+        return self._new_panel(name)
+
+    def _new_panel(self, name: str) -> ImagePanel:
+        panel = ImagePanel(name, self._spare_holder)
         panel.cursorAt.connect(self._on_cursor)
         panel.windowDrag.connect(self._on_window_drag)
         panel.windowDragFinished.connect(lambda _p: self._flush_window_level())
@@ -232,10 +261,11 @@ class ViewerArea(QWidget):
         self._wl_dirty = False
         self._link.clear()
         for entry in self._entries.values():
-            entry.panel.setParent(None)
-            entry.panel.deleteLater()
+            entry.panel.setParent(self._spare_holder)
+            # Not hidden by itself (only by the holder): a layout shows it again.
+            entry.panel.show()
+            self._spare.append(entry.panel)
         self._entries = {}
-        self._ranges = {}
         self._stack.removeWidget(self._container)
         self._container.deleteLater()
         self._container = QWidget()
@@ -251,15 +281,13 @@ class ViewerArea(QWidget):
     def _apply_window_level(self) -> None:
         """Build the LUT(s) for the current VOI and hand them to every panel."""
         luts: dict[tuple, tuple[Voi, np.ndarray]] = {}
-        defaults: dict[int, Voi] = {}
         for entry in self._entries.values():
-            image = entry.image
-            if image is None:
+            prepared = entry.prepared
+            if prepared is None:
                 continue
-            voi = self._voi
-            if voi is None:
-                voi = defaults.setdefault(id(image), default_voi(image))
-            data_range = self._value_range(image)
+            image = prepared.image
+            voi = self._voi if self._voi is not None else prepared.default_voi
+            data_range = prepared.value_range
             lo, hi, n = lut_levels(image.pixels, *data_range)
             # Panels of one image share one LUT: computed once per VOI change.
             key = (lo, hi, n, image.is_monochrome1)
@@ -270,20 +298,14 @@ class ViewerArea(QWidget):
                 luts[key] = cached
             entry.panel.set_lut(cached[1], (lo, hi), data_range)
 
-    def _value_range(self, image: Image) -> tuple[float, float]:
-        key = id(image)
-        cached = self._ranges.get(key)
-        if cached is None or cached[0] is not image:
-            cached = (image, image.value_range())
-            self._ranges[key] = cached
-        return cached[1]
-
     def _on_window_drag(self, panel: ImagePanel, dx: float, dy: float) -> None:
-        image = panel.image
-        if image is None:
+        prepared = next(
+            (e.prepared for e in self._entries.values() if e.panel is panel), None
+        )
+        if prepared is None:
             return
-        lo, hi = self._value_range(image)
-        start = self._voi if self._voi is not None else default_voi(image)
+        lo, hi = prepared.value_range
+        start = self._voi if self._voi is not None else prepared.default_voi
         self._voi = drag_voi(start, dx, dy, lo, hi)
         self._wl_dirty = True
         if not self._wl_timer.isActive():

@@ -8,7 +8,10 @@ Whether an image needs mirroring is decided from its pixels
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+
+import numpy as np
 
 from mammoview.core import Image
 from mammoview.imaging.display import to_display
@@ -31,17 +34,24 @@ def wanted_chest_wall(slot: str) -> str:
     return "right" if slot.startswith("R") else "left"
 
 
-def image_chest_wall(image: Image) -> str:
-    """Chest-wall side of ``image`` as displayed (VOI, MONOCHROME1), on a reduced copy."""
-    pyramid = Pyramid(image.pixels)
+def image_chest_wall(image: Image, levels: Sequence[np.ndarray] = ()) -> str:
+    """Chest-wall side of ``image`` as displayed (VOI, MONOCHROME1), on a reduced copy.
+
+    ``levels`` are the pixels' prepared reductions (:func:`build_levels`), when known.
+    """
+    pyramid = Pyramid.from_levels(levels) if levels else Pyramid(image.pixels)
     factor = max(image.shape) / _ORIENTATION_SIZE
     small = pyramid.level_for(factor)
     return chest_wall_side(to_display(replace(image, pixels=small)))
 
 
-def needs_flip(image: Image, slot: str) -> bool:
-    """True when ``image`` must be mirrored horizontally to hang in ``slot``."""
-    return image_chest_wall(image) != wanted_chest_wall(slot)
+def needs_flip(image, slot: str) -> bool:
+    """True when ``image`` (an Image, or a PreparedImage with its side known) must be
+    mirrored horizontally to hang in ``slot``."""
+    side = getattr(image, "chest_wall", None)
+    if side is None:
+        side = image_chest_wall(getattr(image, "image", image))
+    return side != wanted_chest_wall(slot)
 
 
 def image_warnings(image: Image) -> list[str]:

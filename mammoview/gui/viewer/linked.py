@@ -21,20 +21,25 @@ class RangeLink:
 
     def __init__(self) -> None:
         self._members: list[tuple[WindowLevelViewBox, float | None]] = []
+        self._slots: list[tuple[WindowLevelViewBox, object]] = []
         self._syncing = False
 
     def add(self, view_box: WindowLevelViewBox, *, mirror_width: float | None = None) -> None:
         """Link ``view_box``; ``mirror_width`` reflects x as ``width - x`` for this member."""
         self._members.append((view_box, mirror_width))
-        view_box.sigRangeChanged.connect(lambda *args, vb=view_box: self._changed(vb))
+        slot = lambda *args, vb=view_box: self._changed(vb)  # noqa: E731
+        view_box.sigRangeChanged.connect(slot)
+        self._slots.append((view_box, slot))
 
     def clear(self) -> None:
-        for view_box, _ in self._members:
+        """Unlink every member (only this link's own connections: panels are reused)."""
+        for view_box, slot in self._slots:
             try:
-                view_box.sigRangeChanged.disconnect()
+                view_box.sigRangeChanged.disconnect(slot)
             except (RuntimeError, TypeError):
                 pass
         self._members = []
+        self._slots = []
 
     def set_rect(self, rect: QRectF) -> None:
         """Show the canonical rectangle ``rect`` on every member."""

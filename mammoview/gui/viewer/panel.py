@@ -22,6 +22,7 @@ from mammoview.gui.viewer.magnifier import SIZE as MAGNIFIER_SIZE
 from mammoview.gui.viewer.magnifier import ZOOM as MAGNIFIER_ZOOM
 from mammoview.gui.viewer.magnifier import Magnifier, magnify_patch
 from mammoview.gui.viewer.overlays import FindingsOverlay
+from mammoview.gui.viewer.prepare import PreparedContent, PreparedImage, prepare_content
 from mammoview.gui.viewer.pyramid import Pyramid
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -76,7 +77,8 @@ class ImagePanel(QFrame):
         self.image: Image | None = None
         self.content: ViewContent | None = None
         self.flipped = False
-        self._shown: ViewContent | None = None  # what the item actually draws
+        self._original: PreparedContent | None = None  # drawn under pending content
+        self._shown: PreparedContent | None = None  # what the item actually draws
         self._pyramid: Pyramid | None = None
         self._quant: tuple[float, float] | None = None  # float content: (offset, scale) to uint16
         self._crop: tuple | None = None  # (level array, r0, r1, c0, c1) drawn now
@@ -104,6 +106,11 @@ class ImagePanel(QFrame):
         self.view_box.addItem(self.overlay.group, ignoreBounds=True)
         self.caption = QLabel(" ")
         self.caption.setFixedHeight(self.caption.sizeHint().height())
+        # Long titles and captions must not widen a panel: side-by-side panels get
+        # equal widths so the linked, aspect-locked views show the same region.
+        for label in (self.title, self.caption):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            label.setMinimumWidth(1)
         self.banner.setParent(self.view)
         self.findings_note = QLabel(self.view)
         self.findings_note.setWordWrap(True)
@@ -143,9 +150,23 @@ class ImagePanel(QFrame):
         return self.image.shape if self.image is not None else (1, 1)
 
     def set_image(
-        self, image: Image, content: ViewContent, *, flipped: bool = False, title: str | None = None
+        self,
+        image: Image | PreparedImage,
+        content: ViewContent | PreparedContent,
+        *,
+        flipped: bool = False,
+        title: str | None = None,
     ) -> None:
-        """Show ``content`` over ``image`` (the original: coordinates, raw values, findings)."""
+        """Show ``content`` over ``image`` (the original: coordinates, raw values, findings).
+
+        Prepared arguments (:mod:`mammoview.gui.viewer.prepare`, made on a worker) cost
+        the UI thread nothing; plain ones are prepared here, on the calling thread.
+        """
+        if isinstance(image, PreparedImage):
+            self._original = image.original
+            image = image.image
+        else:
+            self._original = None
         self.image = image
         self.flipped = flipped
         self.content = None
@@ -160,9 +181,13 @@ class ImagePanel(QFrame):
         # range of wide, aspect-locked views and break the linked fit.
         self.view_box.setLimits(minXRange=4, minYRange=4)
 
-    def set_content(self, content: ViewContent, *, title: str | None = None) -> None:
-        """Replace the content; while ``content.pending`` keep the old one (or the original) dimmed."""
-        self.content = content
+    def set_content(self, content: ViewContent | PreparedContent, *, title: str | None = None) -> None:
+        """Replace the content; while ``content.pending`` keep the old one (or the original) dimmed.
+
+        A :class:`PreparedContent` only hands its arrays to pyqtgraph; a plain
+        :class:`ViewContent` is prepared first, on this thread.
+        """
+        self.content = content.content if isinstance(content, PreparedContent) else content
         self.title.setText(title if title is not None else content.label)
         self.caption.setText(content.caption)
         if content.pending:
@@ -170,17 +195,48 @@ class ImagePanel(QFrame):
             self.pending_label.show()
             self.pending_label.raise_()
             if self._shown is None and self.image is not None:
-                self._show_array(ViewContent(self.image.pixels, "", normalized=False))
+                self._show_prepared(self._original_prepared())
             self.item.setOpacity(PENDING_OPACITY)
         else:
             self.pending_label.hide()
             self.item.setOpacity(1.0)
-            self._show_array(content)
+            self._show_prepared(prepare_content(content))
+
+    def _original_prepared(self) -> PreparedContent:
+        if self._original is None or self._original.array is not self.image.pixels:
+            self._original = prepare_content(ViewContent(self.image.pixels, "", normalized=False))
+        return self._original
+
+    def reset(self, name: str) -> None:
+        """Forget the content and become panel ``name``: the viewer reuses panels, since
+        building one (a GraphicsView, a ViewBox, labels) costs the UI thread ~13 ms."""
+        self.name = name
+        self.image = None
+        self.content = None
+        self.flipped = False
+        self._original = None
+        self._shown = None
+        self._pyramid = None
+        self._quant = None
+        self._crop = None
+        self.item.clear()
+        self.item.setTransform(QTransform())
+        self.item.setOpacity(1.0)
+        self.item.show()
+        self.title.setText(name)
+        self.caption.setText(" ")
+        self.banner.hide()
+        self.findings_note.hide()
+        self.pending_label.hide()
+        self.empty_label.hide()
+        self.magnifier.hide()
+        self.overlay.set_findings((), width=1.0, flipped=False)
 
     def set_empty(self, title: str, message: str = "no image") -> None:
         """An empty, labelled frame (a hanging slot the study lacks)."""
         self.image = None
         self.content = None
+        self._original = None
         self._shown = None
         self._pyramid = None
         self.item.clear()
@@ -250,21 +306,11 @@ class ImagePanel(QFrame):
         offset, scale = self._quant
         return (lo - offset) * scale, (hi - offset) * scale
 
-    def _show_array(self, content: ViewContent) -> None:
-        self._shown = content
-        self._quant = None
-        drawn = content.array
-        if drawn.dtype.kind == "f":
-            # Floats are drawn from a uint16 copy made once per content: pyqtgraph maps
-            # uint16 through one combined table, several times faster per frame than
-            # its float path (bench/bench_window_level.py). 65536 steps are far finer
-            # than any display LUT.
-            finite = np.nan_to_num(drawn, nan=0.0, posinf=0.0, neginf=0.0)
-            offset, top = float(finite.min()), float(finite.max())
-            scale = 65535.0 / (top - offset) if top > offset else 1.0
-            drawn = ((finite - np.float32(offset)) * np.float32(scale) + np.float32(0.5)).astype(np.uint16)
-            self._quant = (offset, scale)
-        self._pyramid = Pyramid(drawn)
+    def _show_prepared(self, prepared: PreparedContent) -> None:
+        """Hand prepared arrays to the image item: no pixel is computed here."""
+        self._shown = prepared
+        self._quant = prepared.quant
+        self._pyramid = Pyramid.from_levels(prepared.levels)
         self._crop = None
         self._update_level(force=True)
 
