@@ -1,0 +1,438 @@
+"""The two stages of the ResNet cascade as training tasks, trained on patches.
+
+Whole-image training on a few hundred MIAS images is weak (a lesion is a few per cent of
+the breast). Both stages therefore learn from square patches of the downscaled image
+(:mod:`mammoview.classification.preprocess`) and whole images are scored from their
+patches by a sliding window (image score = mean of the top-k window probabilities).
+
+``classifier-stage1`` (normal vs abnormal):
+    positives are windows centred on the MIAS lesion centres of abnormal images; negatives
+    are windows at random positions inside the breast (``segment_breast``) of normal
+    images. Abnormal images whose findings have no centre (``mdb059``; calcifications
+    "spread through the breast", ``*NOTE 3*``) give no training patch, since where the
+    lesion is is unknown, but they stay in the split and are scored at image level in
+    validation (they are abnormal images a user will open).
+``classifier-stage2`` (benign vs malignant):
+    windows centred on lesion centres only, benign (0) against malignant (1). Images
+    without a located finding are left out (nothing to centre a patch on).
+
+Each epoch oversamples the lesion windows (``lesion_copies``) and draws fresh tissue
+windows; every sample is cut from a larger context window with a random shift
+(``jitter``) after the papers' augmentations (flips, rotation, zoom, brightness,
+contrast), so rotation fills corners with tissue rather than black.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mammoview.classification import scoring
+from mammoview.classification.inference import predict_patches, sliding_windows
+from mammoview.classification.patches import crop_windows, random_tissue_centres, topk_mean
+from mammoview.classification.preprocess import Preprocessing, breast_region, working_image
+from mammoview.core.progress import Progress
+from mammoview.nets.resnet import ResNetClassifier
+from mammoview.training.datasets import Item, load_grey, read_mask
+from mammoview.training.tasks import Prepared, TaskSpec, _seed_of
+
+RESNETS = ("resnet18", "resnet34", "resnet50")
+NORMAL_LABELS = {"normal", "norm"}
+BENIGN, MALIGNANT = "benign", "malignant"
+
+
+def _archs(num_classes: int = 2) -> dict[str, tuple[type, dict]]:
+    return {name: (ResNetClassifier, {"arch": name, "num_classes": num_classes, "in_ch": 1}) for name in RESNETS}
+
+
+def image_class(item: Item) -> str:
+    """"normal", "benign", "malignant", or "" (unknown) for an item."""
+    label = (item.label or "").strip().lower()
+    if label in NORMAL_LABELS:
+        return "normal"
+    if label in (BENIGN, MALIGNANT):
+        return label
+    severities = {f.severity for f in item.findings}
+    if MALIGNANT in severities:
+        return MALIGNANT
+    if BENIGN in severities:
+        return BENIGN
+    return "normal" if not item.findings and item.mask_path is None and label == "" else ""
+
+
+def lesion_centres(item: Item, grey_shape: tuple[int, int], scale: float) -> list[tuple[int, int, str]]:
+    """(row, col, severity) of each located finding, in working-image pixels.
+
+    MIAS: the Info.txt centre. A labels CSV: the centroid of each connected part of the
+    mask, with the image's class as severity.
+    """
+    out = []
+    for f in item.findings:
+        if f.has_location:
+            out.append((int(round(f.row * scale)), int(round(f.col * scale)), f.severity or ""))
+    if not out and item.mask_path is not None:
+        from scipy import ndimage as ndi
+
+        mask = read_mask(item.mask_path)
+        labels, n = ndi.label(mask)
+        for r, c in ndi.center_of_mass(mask, labels, range(1, n + 1)) if n else []:
+            out.append((int(round(r * scale)), int(round(c * scale)), image_class(item)))
+    return out
+
+
+class _PatchClassifierTask(TaskSpec):
+    """What both stages share: data preparation, batches, loss, metrics."""
+
+    classes: tuple[str, ...] = ()
+    archs = _archs()
+    default_arch = "resnet18"
+    defaults: dict[str, Any] = {
+        "epochs": 12, "batch_size": 32, "lr": 1e-3, "patch": 64, "patches_per_image": 24,
+        "scale": 0.5, "stride": 32, "enhance": "none", "jitter": 12, "lesion_copies": 8,
+        "negative_ratio": 1.0, "topk": 3, "val_patches_per_image": 8, "threshold_images": 80,
+        "augment": ("flip", "rotate", "zoom", "brightness", "contrast"),
+    }
+    main_metric = "patch_auc"
+
+    # ---- what each stage says
+
+    def sample_label(self, severity: str) -> int | None:
+        raise NotImplementedError
+
+    def wants_tissue(self) -> bool:
+        return False
+
+    def image_label(self, item: Item) -> int | None:
+        raise NotImplementedError
+
+    # ---- preparation
+
+    def _prep(self, settings: dict, mean: float = 0.0, std: float = 1.0, threshold: float = 0.5) -> Preprocessing:
+        return Preprocessing(scale=float(settings["scale"]), patch=int(settings["patch"]),
+                             stride=int(settings["stride"]), enhance=str(settings["enhance"]),
+                             mean=mean, std=std, topk=int(settings["topk"]), threshold=threshold)
+
+    def prepare(self, train, val, settings):
+        prep = self._prep(settings)
+        patch = prep.patch
+        ctx = int(np.ceil(patch * 1.5)) + 2 * int(settings["jitter"])
+        ctx += ctx % 2
+        per_normal = int(settings["patches_per_image"])
+        val_per_normal = int(settings["val_patches_per_image"])
+        n_thresh = int(settings.get("threshold_images", 0))
+        threshold_ids = set(self._threshold_subset(train, n_thresh, settings["seed"]))
+        total = len(train) + len(val)
+        done = 0
+        out: dict[str, dict[str, Any]] = {}
+        skipped_no_centre: list[str] = []
+        for part, items in (("train", train), ("val", val)):
+            windows, labels, kinds, owners = [], [], [], []
+            images: dict[str, dict[str, Any]] = {}
+            for item in items:
+                grey = load_grey(item.path)
+                work = working_image(grey, prep)
+                breast = breast_region(work)
+                cls = image_class(item)
+                centres = lesion_centres(item, grey.shape, prep.scale)
+                size = ctx if part == "train" else patch
+                if cls in (BENIGN, MALIGNANT):
+                    for r, c, sev in centres:
+                        y = self.sample_label(sev or cls)
+                        if y is None:
+                            continue
+                        windows.append(crop_windows(work, np.array([[r, c]]), size)[0])
+                        labels.append(y)
+                        kinds.append("lesion")
+                        owners.append(item.id)
+                    if not centres:
+                        skipped_no_centre.append(item.id)
+                elif cls == "normal" and self.wants_tissue():
+                    rng = np.random.default_rng(_seed_of(settings["seed"], part, item.id))
+                    count = per_normal if part == "train" else val_per_normal
+                    cs = random_tissue_centres(breast, count, rng)
+                    if len(cs):
+                        windows.extend(crop_windows(work, cs, size))
+                        labels.extend([0] * len(cs))
+                        kinds.extend(["tissue"] * len(cs))
+                        owners.extend([item.id] * len(cs))
+                y_img = self.image_label(item)
+                keep_image = y_img is not None and (part == "val" or item.id in threshold_ids)
+                if keep_image:
+                    images[item.id] = {"work": work, "breast": breast, "label": y_img, "patient": item.patient,
+                                       "centres": [(r, c) for r, c, _ in centres], "class": cls}
+                done += 1
+                yield Progress(done, total, f"preparing {item.path.name}")
+            out[part] = {
+                "windows": np.stack(windows).astype(np.float32) if windows else np.zeros((0, size, size), np.float32),
+                "labels": np.asarray(labels, np.int64), "kinds": kinds, "owners": owners,
+                "images": images, "ids": [i.id for i in items],
+            }
+        tw = out["train"]["windows"]
+        if len(tw) == 0 or len(set(out["train"]["labels"].tolist())) < 2:
+            from mammoview.training.datasets import DatasetError
+
+            raise DatasetError(f"{self.name}: the training patients give patches of one class only; "
+                               "more data (or another seed) is needed")
+        lo = (ctx - patch) // 2
+        centre_px = tw[:, lo : lo + patch, lo : lo + patch]
+        prep = self._prep(settings, mean=float(centre_px.mean()), std=float(centre_px.std() or 1.0))
+        out["train"]["jitter"] = min(int(settings["jitter"]), (ctx - patch) // 2)
+        return Prepared(
+            train=out["train"], val=out["val"], train_ids=out["train"]["ids"], val_ids=out["val"]["ids"],
+            preprocessing={
+                **prep.to_dict(),
+                "input": "greyscale, min-max scaled per image to [0, 1], bright = dense (MONOCHROME1 inverted)",
+                "resize": f"area-average downscale by {prep.scale:g} (MIAS 1024 px -> {int(1024 * prep.scale)} px)",
+                "enhancement": ("wavelet (mammoview.enhance.wavelet.enhance_wavelet defaults: db4, 4 levels, "
+                                "gain 2, BayesShrink denoising) on the downscaled image"
+                                if prep.enhance == "wavelet" else "none"),
+                "breast": "mammoview.segmentation.breast.segment_breast on the downscaled image; "
+                          "sliding windows whose centre is in the breast",
+                "normalisation": "(x - mean) / std with the training patches' mean and std; 1 channel "
+                                 "(conv1 adapted to greyscale)",
+                "window": f"{prep.patch} x {prep.patch} px, zero-padded beyond the image edge",
+                "image_score": f"mean of the top {prep.topk} window probabilities (sliding window, "
+                               f"stride {prep.stride} px)",
+                "training_patches": self._training_description(settings),
+            },
+            notes=[f"{len(skipped_no_centre)} abnormal image(s) without a located finding give no "
+                   f"training patch: {', '.join(sorted(skipped_no_centre))}"] if skipped_no_centre else [],
+        )
+
+    def _threshold_subset(self, train: list[Item], n: int, seed: int) -> list[str]:
+        """Up to ``n`` training images (all classes in proportion, seeded) scored at image
+        level to choose the operating threshold."""
+        usable = [i for i in train if self.image_label(i) is not None]
+        if n <= 0 or not usable:
+            return []
+        rng = np.random.default_rng(_seed_of(seed, "threshold"))
+        pick = rng.permutation(len(usable))[: min(n, len(usable))]
+        return [usable[i].id for i in sorted(pick)]
+
+    def _training_description(self, settings: dict) -> str:
+        raise NotImplementedError
+
+    # ---- epochs and batches
+
+    def epoch_indices(self, prepared, rng, settings=None):
+        s = settings or self.defaults
+        kinds = np.asarray(prepared.train["kinds"])
+        lesion = np.flatnonzero(kinds == "lesion")
+        tissue = np.flatnonzero(kinds == "tissue")
+        copies = int(s.get("lesion_copies", 8))
+        chosen = [np.repeat(lesion, copies)]
+        if len(tissue):
+            n_neg = min(len(tissue), int(round(float(s.get("negative_ratio", 1.0)) * len(lesion) * copies)))
+            chosen.append(rng.choice(tissue, n_neg, replace=False))
+        return rng.permutation(np.concatenate(chosen))
+
+    def batch(self, prepared, idx, rng, aug):
+        from mammoview.training.augment import augment_pair
+
+        windows = prepared.train["windows"]
+        ctx = windows.shape[-1]
+        patch = int(prepared.preprocessing["patch"])
+        jitter = int(prepared.train["jitter"])
+        xs = []
+        for i in idx:
+            img, _ = augment_pair(windows[i], None, rng, aug)
+            dr, dc = rng.integers(-jitter, jitter + 1, size=2) if jitter > 0 else (0, 0)
+            r0 = (ctx - patch) // 2 + int(dr)
+            c0 = (ctx - patch) // 2 + int(dc)
+            xs.append(img[r0 : r0 + patch, c0 : c0 + patch])
+        prep = Preprocessing.from_dict(prepared.preprocessing)
+        x = (np.stack(xs) - prep.mean) / prep.std
+        return torch.from_numpy(x[:, None].astype(np.float32)), torch.from_numpy(prepared.train["labels"][idx])
+
+    def loss(self, output, target):
+        return F.cross_entropy(output, target)
+
+    # ---- validation
+
+    def evaluate(self, model, prepared, device):
+        val = prepared.val
+        if not len(val["labels"]) or len(set(val["labels"].tolist())) < 2:
+            return {}
+        prep = Preprocessing.from_dict(prepared.preprocessing)
+        p = predict_patches(model, val["windows"], prep)[:, 1]
+        y = val["labels"]
+        return {"patch_auc": scoring.auc(y, p), "patch_accuracy": float(((p >= 0.5) == y).mean()),
+                "patch_positives": int(y.sum()), "patch_negatives": int((1 - y).sum())}
+
+    def final_checks(self, model, prepared, settings, device):
+        prep = Preprocessing.from_dict(prepared.preprocessing)
+        val = prepared.val
+        checks: dict[str, Any] = {}
+        if len(val["labels"]) and len(set(val["labels"].tolist())) >= 2:
+            p = predict_patches(model, val["windows"], prep)[:, 1]
+            owners = np.asarray(val["owners"])
+            patients = [self._patient(prepared, o) for o in owners]
+            checks["patch_level"] = {
+                "what": self._patch_description(),
+                **scoring.binary_report(val["labels"], p, threshold=0.5, groups=patients, seed=settings["seed"]),
+                "threshold_chosen": "fixed 0.5 (patches are trained class-balanced)",
+            }
+        train_scores = self.image_scores(model, prepared.train["images"], prep)
+        ty = [prepared.train["images"][k]["label"] for k in train_scores]
+        threshold = scoring.youden_threshold(ty, list(train_scores.values())) if train_scores else 0.5
+        prepared.preprocessing["threshold"] = threshold
+        prepared.preprocessing["threshold_chosen"] = (
+            f"Youden's J on the image scores of {len(train_scores)} training images "
+            "(a seeded subset of the training patients; never the validation ones)")
+        scores = self.image_scores(model, val["images"], prep)
+        if scores:
+            ids = list(scores)
+            y = [val["images"][k]["label"] for k in ids]
+            groups = [val["images"][k]["patient"] for k in ids]
+            report = scoring.binary_report(y, [scores[k] for k in ids], threshold=threshold, groups=groups,
+                                           seed=settings["seed"])
+            checks["image_level"] = {"what": self._image_description(), **report,
+                                     "threshold_chosen": prepared.preprocessing["threshold_chosen"],
+                                     "scores": {k: round(float(v), 5) for k, v in scores.items()}}
+        checks["reported_by_papers"] = PAPER_CLAIMS
+        checks["why_ours_differ"] = WHY_DIFFERENT
+        checks["loss"] = "cross-entropy over 2 classes (the engine's generic 'loss' entry does not apply)"
+        return checks
+
+    def _patient(self, prepared, image_id: str) -> str:
+        for part in (prepared.val, prepared.train):
+            if image_id in part["images"]:
+                return part["images"][image_id]["patient"]
+        # MIAS pairs: mdb(2k-1), mdb(2k) -> k.
+        from mammoview.io.mias import mias_number, mias_patient
+
+        n = mias_number(image_id)
+        return f"mias-{mias_patient(n)}" if n else image_id
+
+    def image_scores(self, model, images: dict, prep: Preprocessing) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _patch_description(self) -> str:
+        raise NotImplementedError
+
+    def _image_description(self) -> str:
+        raise NotImplementedError
+
+
+class Stage1Task(_PatchClassifierTask):
+    """Stage 1: normal (0) vs abnormal (1) from lesion and normal-tissue patches."""
+
+    name = "classifier-stage1"
+    description = "cascade stage 1: normal vs abnormal (ResNet on patches)"
+    classes = ("normal", "abnormal")
+
+    def sample_label(self, severity):
+        return 1
+
+    def wants_tissue(self):
+        return True
+
+    def image_label(self, item):
+        cls = image_class(item)
+        return None if cls == "" else int(cls != "normal")
+
+    def _training_description(self, settings):
+        return (f"lesion windows centred on the located findings of abnormal images (label 1), "
+                f"oversampled x{settings['lesion_copies']} per epoch, against {settings['patches_per_image']} "
+                f"windows per normal image at random positions inside the breast (label 0), "
+                f"ratio {settings['negative_ratio']:g}; random shift up to {settings['jitter']} px")
+
+    def image_scores(self, model, images, prep):
+        out = {}
+        for key, im in images.items():
+            centres, patches = sliding_windows(im["work"], im["breast"], prep)
+            if not len(patches):
+                continue
+            out[key] = topk_mean(predict_patches(model, patches, prep)[:, 1], prep.topk)
+        return out
+
+    def _patch_description(self):
+        return ("validation patients: windows centred on located lesions (abnormal) vs windows at random "
+                "positions inside the breast of normal images")
+
+    def _image_description(self):
+        return ("validation patients, every image (abnormal images without a located finding included): "
+                "sliding window over the breast, image score = top-k mean of p(abnormal)")
+
+
+class Stage2Task(_PatchClassifierTask):
+    """Stage 2: benign (0) vs malignant (1) from lesion patches."""
+
+    name = "classifier-stage2"
+    description = "cascade stage 2: benign vs malignant (ResNet on lesion patches)"
+    classes = ("benign", "malignant")
+    defaults = {**_PatchClassifierTask.defaults, "lesion_copies": 16}
+
+    def select(self, items):
+        keep, skipped = [], {}
+        for item in items:
+            cls = image_class(item)
+            if cls in (BENIGN, MALIGNANT):
+                keep.append(item)
+            else:
+                skipped.setdefault("not an abnormal image (stage 2 sees only lesions)", []).append(item.id)
+        return keep, skipped
+
+    def sample_label(self, severity):
+        return {BENIGN: 0, MALIGNANT: 1}.get(severity)
+
+    def image_label(self, item):
+        cls = image_class(item)
+        return {BENIGN: 0, MALIGNANT: 1}.get(cls)
+
+    def _training_description(self, settings):
+        return (f"windows centred on the located findings: benign (0) vs malignant (1), every lesion "
+                f"oversampled x{settings['lesion_copies']} per epoch; random shift up to {settings['jitter']} px")
+
+    def image_scores(self, model, images, prep):
+        """Lesion location given: mean p(malignant) over the image's located lesions, each
+        scored on its centre window and four windows shifted by a quarter patch."""
+        out = {}
+        q = prep.patch // 4
+        shifts = np.array([[0, 0], [q, 0], [-q, 0], [0, q], [0, -q]])
+        for key, im in images.items():
+            if not im["centres"]:
+                continue
+            centres = np.concatenate([np.asarray(c)[None] + shifts for c in im["centres"]])
+            p = predict_patches(model, crop_windows(im["work"], centres, prep.patch), prep)[:, 1]
+            out[key] = float(p.mean())
+        return out
+
+    def _patch_description(self):
+        return "validation patients: windows centred on located lesions, benign vs malignant"
+
+    def _image_description(self):
+        return ("validation patients, abnormal images with a located finding: lesion location GIVEN "
+                "(ground-truth centres), image score = mean p(malignant) over its lesions (5 shifted "
+                "windows each). The cascade, which must find the lesion itself, is evaluated separately "
+                "(docs/classifier-results.md)")
+
+
+PAPER_CLAIMS = {
+    "two-stage ResNet-50 paper (wavelet-enhanced input, normal/abnormal then benign/malignant, MIAS)":
+        "accuracies in the high 90s (about 97-99% reported by the paper for its stages); "
+        "we quote the range only, not exact per-class figures",
+    "ResNet-18 + LIME paper": "high accuracy reported on its own split; not reproduced here",
+}
+WHY_DIFFERENT = (
+    "Ours is measured on patients never seen in training (both breasts of a patient on one side), "
+    "at image level, from scratch (no ImageNet start) on about 200 training images; the papers' "
+    "figures come from image- or patch-level splits in which patches or the other breast of the same "
+    "patient (and augmented copies of the same image) can fall on both sides, which inflates accuracy, "
+    "and from pretrained networks. Our validation sets are small (tens of images), so the intervals are wide."
+)
+
+
+CLASSIFIER_TASKS: dict[str, TaskSpec] = {"classifier-stage1": Stage1Task(), "classifier-stage2": Stage2Task()}
+
+
+def _register() -> None:
+    from mammoview.training.tasks import TASKS
+
+    TASKS.update(CLASSIFIER_TASKS)
+
+
+_register()
