@@ -23,7 +23,7 @@ from mammoview.core.errors import MammoViewError
 from mammoview.core.progress import Progress
 
 PROG = "mammoview"
-SUBCOMMANDS = ("enhance", "report", "info")
+SUBCOMMANDS = ("enhance", "report", "info", "train", "segment", "classify")
 ENHANCE_VIEWS = ("wavelet", "clahe", "adaptive-median", "superres")
 REPORT_VIEWS = ("original", *ENHANCE_VIEWS)
 
@@ -125,7 +125,8 @@ def display_problem(environ: Mapping[str, str] | None = None, platform: str | No
 
 
 def _run_subcommand(name: str, args: list[str]) -> int:
-    runners = {"enhance": _cmd_enhance, "report": _cmd_report, "info": _cmd_info}
+    runners = {"enhance": _cmd_enhance, "report": _cmd_report, "info": _cmd_info, "train": _cmd_train,
+               "segment": _cmd_segment, "classify": _cmd_classify}
     try:
         return runners[name](args)
     except MammoViewError as err:
@@ -272,7 +273,9 @@ def _cmd_enhance(args: list[str]) -> int:
 
     from mammoview.report.render import enhance_image
 
-    result = enhance_image(image, ns.view, params)
+    result = _enhance_superres(image, params) if ns.view == "superres" else None
+    if result is None:
+        result = enhance_image(image, ns.view, params)
     write_png(out, result.array, bits=ns.bits)
     rows, cols = result.array.shape
     print(f"wrote {out} ({cols} x {rows}, {ns.bits}-bit): {result.label}")
@@ -440,3 +443,378 @@ def format_study(number: int, study: Any) -> str:
         slot = ref.slot or ref.view or "?"
         lines.append(f"    {ref.display_name}  {slot}  {size}  {what}".rstrip())
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- superres model
+
+
+def _enhance_superres(image: Any, params: Any) -> Any:
+    """Super-resolution with the active EDSR, tile by tile with a progress line; None
+    (the caller falls back to bicubic, labelled so) when no model can be used."""
+    import numpy as np
+
+    from mammoview.enhance.superres import iter_superresolve, superres_model_status
+    from mammoview.enhance.views import EnhancedView
+
+    model, reason = superres_model_status()
+    if model is None:
+        _warn(f"super-resolution falls back to bicubic: {reason}")
+        return None
+    if model.scale != params.factor:
+        _warn(f"super-resolution falls back to bicubic: the model is x{model.scale}, not x{params.factor}")
+        return None
+    pixels = -image.pixels.astype(np.float32) if image.is_monochrome1 else image.pixels
+    line = ProgressLine()
+    result = None
+    try:
+        for event in iter_superresolve(pixels, model):
+            line(event)
+            result = event.partial if event.partial is not None else result
+    finally:
+        line.close()
+    return EnhancedView(result.array, f"Super-resolution x{params.factor}: {result.label}", params, {})
+
+
+# --------------------------------------------------------------------------- segment
+
+MASK_KINDS = ("breast", "pectoral", "otsu", "unet")
+
+
+def _segment_parser() -> _Parser:
+    parser = _Parser(
+        prog=f"{PROG} segment",
+        description=(
+            "Write segmentation masks for each image found: <stem>_breast.png, "
+            "<stem>_pectoral.png (empty on CC views), <stem>_otsu.png (bright lesion "
+            "candidates) and <stem>_unet.png (the trained lesion UNet, when a model is "
+            "installed). 8-bit PNG, 0 or 255, the size of the image. Research use only."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the masks (created)")
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+        help="where the UNet runs (default: %(default)s)",
+    )
+    return parser
+
+
+def _cmd_segment(args: list[str]) -> int:
+    ns = _segment_parser().parse_args(args)
+    _check_exist(ns.paths)
+    out = Path(ns.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        from mammoview.core.errors import ExportError
+
+        raise ExportError(f"{out.name or out}: cannot create the output folder ({err.strerror or err})") from err
+    line = ProgressLine()
+    try:
+        studies, problems = _discover(ns.paths, line)
+    finally:
+        line.close()
+    for problem in problems:
+        _warn(problem)
+    refs = [ref for study in studies for ref in study.images if ref.kind != "phantom"]
+    if not refs:
+        raise MammoViewError("no images found to segment")
+    model = _segmentation_model(ns.device)
+    written = images_done = 0
+    used: set[str] = set()
+    for ref in refs:
+        stem = _unique_stem(Path(ref.path).stem, used)
+        try:
+            count = _segment_one(ref, out, stem, model)
+        except (MammoViewError, OSError, ValueError) as err:
+            reason = (err.strerror or str(err)) if isinstance(err, OSError) else str(err)
+            _warn(f"{Path(ref.path).name}: skipped ({reason})")
+            continue
+        written += count
+        images_done += 1
+        print(f"{Path(ref.path).name}: wrote {count} masks ({stem}_*.png)")
+    if written == 0:
+        return _fail("no masks could be written", EXIT_FAILURE)
+    print(f"wrote {written} masks for {images_done} of {len(refs)} images to {out}")
+    return EXIT_OK
+
+
+def _segmentation_model(device: str) -> Any:
+    """The lesion UNet, or None after one stderr line saying why no _unet.png is written."""
+    from mammoview.nets.store import ModelLoadError
+    from mammoview.segmentation.unet_infer import load_segmentation_model
+
+    try:
+        return load_segmentation_model(None, device=device)
+    except ModelLoadError as err:
+        _warn(f"no *_unet.png masks: {err}")
+        return None
+
+
+def _unique_stem(stem: str, used: set[str]) -> str:
+    """``stem``, or ``stem_2``, ``stem_3``... when two inputs share a file stem."""
+    candidate, n = stem, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{stem}_{n}"
+    used.add(candidate)
+    return candidate
+
+
+def _segment_one(ref: Any, out: Path, stem: str, model: Any) -> int:
+    """Compute and write the masks of one image; returns how many were written."""
+    import numpy as np
+
+    from mammoview.io.loader import load_image
+    from mammoview.segmentation.breast import segment_breast
+    from mammoview.segmentation.lesions import CC_VIEWS, segment_otsu_candidates, segment_unet
+    from mammoview.segmentation.pectoral import segment_pectoral
+
+    image = load_image(ref)
+    # Masks are computed on the displayed polarity (tissue bright).
+    grey = -image.pixels.astype(np.float32) if image.is_monochrome1 else image.pixels
+    breast = segment_breast(grey)
+    if (image.view or "").upper() in CC_VIEWS:
+        pectoral = np.zeros(breast.shape, bool)
+    else:
+        pectoral = segment_pectoral(grey, breast_mask=breast)
+    masks = {"breast": breast, "pectoral": pectoral}
+    masks["otsu"] = segment_otsu_candidates(grey, breast_mask=breast, pectoral_mask=pectoral)
+    if model is not None:
+        masks["unet"] = segment_unet(grey, model=model)
+    for kind, mask in masks.items():
+        write_png(out / f"{stem}_{kind}.png", mask, bits=8)
+    return len(masks)
+
+
+# --------------------------------------------------------------------------- classify
+
+CLASSIFY_COLUMNS = ("image", "p_abnormal", "p_malignant", "label", "suspicion")
+
+
+def _classify_parser() -> _Parser:
+    parser = _Parser(
+        prog=f"{PROG} classify",
+        description=(
+            "Classify mammograms with the two-stage ResNet cascade (stage 1 normal vs abnormal, "
+            "stage 2 benign vs malignant) and write one CSV row per image: "
+            f"{','.join(CLASSIFY_COLUMNS)}. Images that cannot be classified (too small, blank, "
+            "no breast found) are left out of the CSV and listed on stderr as "
+            "'not classified: <reason>'; the model versions are printed on stderr. "
+            f"{RESEARCH_NOTICE}"
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    parser.add_argument("--csv", required=True, metavar="OUT.csv", help="CSV file to write (atomically)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="(default: auto)")
+    return parser
+
+
+def _cmd_classify(args: list[str]) -> int:
+    ns = _classify_parser().parse_args(args)
+    out = Path(ns.csv)
+    if out.suffix.lower() != ".csv":
+        raise UsageError(f"--csv must name a .csv file, got {out.name}")
+    _check_exist(ns.paths)
+    _check_output_folder(out)
+    from mammoview.classification.cascade import Cascade
+
+    cascade = Cascade.load(device=ns.device)
+    print(f"models: {', '.join(f'{task} {version}' for task, version in cascade.versions.items())}",
+          file=sys.stderr)
+    studies, problems = _discover(ns.paths)
+    for problem in problems:
+        _warn(problem)
+    given = {str(Path(p).resolve()): p for p in ns.paths if Path(p).is_file()}
+    refs = [ref for study in studies for ref in study.images]
+    if not refs:
+        raise MammoViewError("no images found to classify")
+    from mammoview.io.loader import load_image
+
+    rows, skipped = [], 0
+    line = ProgressLine()
+    try:
+        for number, ref in enumerate(refs, start=1):
+            name = given.get(str(Path(ref.path).resolve()), ref.path)
+            line(Progress(number - 1, len(refs), Path(ref.path).name))
+            try:
+                image = load_image(ref)
+            except MammoViewError as err:
+                line.close()
+                print(f"{name}: not classified: {err}", file=sys.stderr)
+                skipped += 1
+                continue
+            result = cascade.classify(image)
+            if not result.classified:
+                line.close()
+                print(f"{name}: not classified: {result.reason}", file=sys.stderr)
+                skipped += 1
+                continue
+            rows.append(classification_row(name, result))
+        line(Progress(len(refs), len(refs), "done"))
+    finally:
+        line.close()
+    write_classification_csv(out, rows)
+    print(f"wrote {out} ({len(rows)} classified, {skipped} not classified)")
+    return EXIT_OK
+
+
+def classification_row(image: str, result: Any) -> dict[str, str]:
+    """One CSV row: probabilities with 4 decimals, the label, the 1-10 suspicion."""
+    return {"image": image, "p_abnormal": f"{result.p_abnormal:.4f}", "p_malignant": f"{result.p_malignant:.4f}",
+            "label": result.label, "suspicion": str(result.suspicion)}
+
+
+def write_classification_csv(path: Path, rows: Sequence[Mapping[str, str]]) -> Path:
+    """Write the classification rows with the header ``image,p_abnormal,p_malignant,label,suspicion``,
+    atomically (a failed write leaves any earlier file untouched)."""
+    import csv
+
+    from mammoview.core.errors import ExportError
+    from mammoview.io.atomic import atomic_write
+
+    try:
+        with atomic_write(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=CLASSIFY_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as err:
+        raise ExportError(f"{path.name}: cannot write the CSV ({err.strerror or err})") from err
+    return path
+
+
+# --------------------------------------------------------------------------- train
+
+TRAIN_TASKS = ("segmentation", "superres", "classifier-stage1", "classifier-stage2")
+
+
+def _train_parser() -> _Parser:
+    parser = _Parser(
+        prog=f"{PROG} train",
+        description=(
+            "Train a model from your own data and write TASK.safetensors + TASK.json (the model "
+            "card) into --out; a checkpoint is written after every epoch (--resume continues). "
+            f"{RESEARCH_NOTICE}"
+        ),
+    )
+    parser.add_argument("task", choices=TRAIN_TASKS, metavar="TASK", help=f"one of {', '.join(TRAIN_TASKS)}")
+    parser.add_argument("--data", required=True, metavar="PATH",
+                        help="a MIAS folder (with Info.txt), a labels .csv, or a folder holding labels.csv")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the model and the checkpoint")
+    parser.add_argument("--epochs", type=int, help="epochs (task default)")
+    parser.add_argument("--arch", metavar="NAME", help="architecture preset (task default)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="(default: auto)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--seed", type=int, default=0, help="seeds split, weights, order, augmentation (0)")
+    parser.add_argument("--batch-size", type=int, metavar="B", help="(task default)")
+    parser.add_argument("--lr", type=float, metavar="LR", help="initial learning rate (task default)")
+    parser.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
+                        help="share of patients held out for validation (0.2)")
+    parser.add_argument("--augment", metavar="LIST",
+                        help="comma-separated from flip,rotate,zoom,shear,brightness,contrast, or none")
+    parser.add_argument("--size", type=int, metavar="PX", help="segmentation: working long side (256)")
+    parser.add_argument("--patch", type=int, metavar="PX", help="superres: high-resolution patch size (48)")
+    parser.add_argument("--patches-per-image", type=int, metavar="N", help="superres: patches per image (16)")
+    parser.add_argument("--box-check", metavar="DIR",
+                        help="segmentation: CBIS-DDSM-style cases to report box overlap on")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
+    parser.add_argument("--input-enhance", choices=("none", "wavelet"),
+                        help="classifier: input enhancement (none; wavelet = the ResNet-50 paper's)")
+    return parser
+
+
+def _cmd_train(args: list[str]) -> int:
+    import shlex
+
+    ns = _train_parser().parse_args(args)
+    from mammoview.training.augment import parse_augment
+
+    try:
+        augment = parse_augment(ns.augment) if ns.augment is not None else None
+    except ValueError as err:
+        raise UsageError(f"argument --augment: {err}") from err
+    _check_exist([ns.data] + ([ns.box_check] if ns.box_check else []))
+    from mammoview.training.config import TrainConfig
+    from mammoview.training.engine import train
+
+    try:
+        config = TrainConfig(
+            data=Path(ns.data), out=Path(ns.out), epochs=ns.epochs, arch=ns.arch, device=ns.device,
+            resume=ns.resume, seed=ns.seed, batch_size=ns.batch_size, lr=ns.lr, val_fraction=ns.val_fraction,
+            augment=augment, size=ns.size, patch=ns.patch, patches_per_image=ns.patches_per_image,
+            box_check=Path(ns.box_check) if ns.box_check else None, threads=ns.threads,
+            command=shlex.join([PROG, "train", *args]),
+            extra={"enhance": ns.input_enhance} if ns.input_enhance else {},
+        )
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    bar = TrainProgressBar()
+    last = None
+    try:
+        for event in train(ns.task, config):
+            bar(event)
+            last = event.partial
+    finally:
+        bar.close()
+    if last is None or last.kind != "done":
+        return _fail(last.message if last else "training stopped", EXIT_FAILURE)
+    print(f"wrote {last.path} and its model card: {last.message}")
+    return EXIT_OK
+
+
+class TrainProgressBar:
+    """Training progress on stderr: a bar with loss and ETA on a terminal, plain lines otherwise.
+
+    Without a terminal (a log file, a pipe) it prints one line when training starts,
+    about ten per epoch, one per finished epoch with its validation metrics, and one at
+    the end.
+    """
+
+    WIDTH = 24
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._open = False
+
+    def __call__(self, event: Progress) -> None:
+        from mammoview.training.engine import format_eta
+
+        e = event.partial
+        if e is None:
+            return
+        if e.kind == "prepare":
+            if self.tty:
+                self._bar(event.fraction, f"preparing data {event.done}/{event.total}")
+            elif event.done == event.total:
+                self._line(f"prepared {event.total} images")
+        elif e.kind == "step":
+            text = (f"epoch {e.epoch}/{e.epochs} step {e.step}/{e.steps} loss {e.loss:.4f} "
+                    f"ETA {format_eta(e.eta_s)}")
+            if self.tty:
+                self._bar(event.fraction, text)
+            elif e.step == e.steps or e.step % max(1, e.steps // 10) == 0:
+                self._line(text)
+        elif e.kind in ("start", "epoch", "cancelled", "done"):
+            prefix = {"epoch": f"epoch {e.epoch}/{e.epochs}: ", "done": "done: "}.get(e.kind, "")
+            eta = f" (ETA {format_eta(e.eta_s)})" if e.kind == "epoch" and e.epoch < e.epochs else ""
+            self._line(prefix + e.message + eta)
+
+    def _bar(self, fraction: float, text: str) -> None:
+        filled = int(round(self.WIDTH * fraction))
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {100 * fraction:3.0f}% {text[:70]:<70}")
+        self.stream.flush()
+        self._open = True
+
+    def _line(self, text: str) -> None:
+        if self._open:
+            self.stream.write("\n")
+            self._open = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
