@@ -23,7 +23,7 @@ from mammoview.core.errors import MammoViewError
 from mammoview.core.progress import Progress
 
 PROG = "mammoview"
-SUBCOMMANDS = ("enhance", "report", "info", "train", "segment", "classify")
+SUBCOMMANDS = ("enhance", "report", "info", "train", "segment", "classify", "readings")
 ENHANCE_VIEWS = ("wavelet", "clahe", "adaptive-median", "superres")
 REPORT_VIEWS = ("original", *ENHANCE_VIEWS)
 
@@ -126,7 +126,7 @@ def display_problem(environ: Mapping[str, str] | None = None, platform: str | No
 
 def _run_subcommand(name: str, args: list[str]) -> int:
     runners = {"enhance": _cmd_enhance, "report": _cmd_report, "info": _cmd_info, "train": _cmd_train,
-               "segment": _cmd_segment, "classify": _cmd_classify}
+               "segment": _cmd_segment, "classify": _cmd_classify, "readings": _cmd_readings}
     try:
         return runners[name](args)
     except MammoViewError as err:
@@ -818,3 +818,56 @@ class TrainProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self._open = False
+
+
+# --------------------------------------------------------------------------- readings
+
+
+def _readings_parser() -> _Parser:
+    parser = _Parser(
+        prog=f"{PROG} readings",
+        description=(
+            "Export or import the readings saved by the window (findings, rulers, BI-RADS, density, "
+            "impression, state) as JSON or CSV (one row per finding). The database is the per-user "
+            "one ($MAMMOVIEW_DATA_DIR/readings.sqlite3 when set) unless --db is given."
+        ),
+    )
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{export,import}", parser_class=_Parser)
+    export = sub.add_parser("export", help="write every reading to a JSON or CSV file (atomic)")
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help=".json or .csv file to write")
+    export.add_argument("--format", choices=("json", "csv"), help="(default: from the file's extension)")
+    export.add_argument("--deidentify", action="store_true",
+                        help="replace patient name, ID, birth date and UIDs by a stable per-study pseudonym")
+    export.add_argument("--db", metavar="PATH", help="readings database (default: the per-user one)")
+    imp = sub.add_parser("import", help="read readings from an export file (all or nothing)")
+    imp.add_argument("path", metavar="FILE", help="a .json or .csv export")
+    imp.add_argument("--format", choices=("json", "csv"), help="(default: from the file's extension)")
+    imp.add_argument("--replace", action="store_true", help="overwrite studies that already have another reading")
+    imp.add_argument("--db", metavar="PATH", help="readings database (default: the per-user one)")
+    return parser
+
+
+def _cmd_readings(args: list[str]) -> int:
+    ns = _readings_parser().parse_args(args)
+    from mammoview.reading.exchange import export_readings, import_readings
+    from mammoview.reading.store import ReadingStore
+
+    if ns.action == "export":
+        out = Path(ns.output)
+        fmt = ns.format or out.suffix.lstrip(".").lower()
+        if fmt not in ("json", "csv"):
+            raise UsageError(f"cannot tell the format of {out.name}: use a .json or .csv name, or --format")
+        _check_output_folder(out)
+        with ReadingStore(ns.db) as store:
+            count = export_readings(store, out, format=fmt, deidentify=ns.deidentify)
+        note = ", de-identified" if ns.deidentify else ""
+        print(f"wrote {out} ({count} studies{note})")
+        return EXIT_OK
+    _check_exist([ns.path])
+    with ReadingStore(ns.db) as store:
+        result = import_readings(store, ns.path, format=ns.format, replace_existing=ns.replace)
+    for key, why in result.skipped:
+        _warn(f"study {key}: skipped ({why})")
+    print(f"imported {len(result.imported)} studies, {len(result.unchanged)} unchanged, "
+          f"{len(result.skipped)} skipped")
+    return EXIT_OK
