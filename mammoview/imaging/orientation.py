@@ -11,6 +11,8 @@ from typing import Literal
 
 import numpy as np
 
+from mammoview.imaging.threshold import otsu_threshold
+
 Side = Literal["left", "right"]
 
 # Long side of the working copy: enough to see the breast outline, cheap on a
@@ -124,23 +126,8 @@ def _tissue_threshold(image: np.ndarray) -> float:
     then looks like background); a second Otsu within the darker class separates
     the background from the fat.
     """
-    first = _otsu_threshold(image)
+    first = otsu_threshold(image)
     darker = image[image <= first]
-    return _otsu_threshold(darker) if darker.size > 16 else first
+    return otsu_threshold(darker) if darker.size > 16 else first
 
 
-def _otsu_threshold(image: np.ndarray, bins: int = 256) -> float:
-    """Otsu's threshold (maximum between-class variance) over a histogram."""
-    lo, hi = float(image.min()), float(image.max())
-    if hi <= lo:
-        return lo
-    hist, edges = np.histogram(image, bins=bins, range=(lo, hi))
-    hist = hist.astype(np.float64)
-    centers = (edges[:-1] + edges[1:]) / 2
-    w0 = np.cumsum(hist)
-    w1 = w0[-1] - w0
-    m0 = np.cumsum(hist * centers)
-    mean0 = m0 / np.maximum(w0, 1e-12)
-    mean1 = (m0[-1] - m0) / np.maximum(w1, 1e-12)
-    between = w0 * w1 * (mean0 - mean1) ** 2
-    return float(centers[int(np.argmax(between[:-1]))]) if bins > 1 else lo

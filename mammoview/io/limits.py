@@ -44,3 +44,16 @@ def check_pixel_count(path: str | Path, rows: int, cols: int) -> None:
             f"image too large: {rows} x {cols} = {count / 1e6:.0f} megapixels "
             f"(the limit is {MAX_PIXELS / 1e6:.0f} megapixels)",
         )
+
+
+def check_nonempty_file(path: str | Path) -> None:
+    """Refuse a path that is missing, unreadable or empty, with the reason in one line."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found") from None
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot read file ({exc.strerror or exc})") from None
+    if size == 0:
+        raise ImageReadError(path, "empty file (0 bytes)")

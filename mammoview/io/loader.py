@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mammoview.core.errors import ImageReadError, UnsupportedFileError
 from mammoview.core.image import Image, ImageRef
-from mammoview.io import dicom, phantom, raster
+from mammoview.io import dicom, limits, phantom, raster
 
 DICOM_EXTENSIONS = frozenset({".dcm", ".dicom", ".dic"})
 
@@ -37,14 +37,7 @@ def read_header(path: str | os.PathLike[str]) -> ImageRef:
         return raster.read_raster_header(path)
     if suffix in DICOM_EXTENSIONS:
         return dicom.read_dicom_header(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ImageReadError(path, "file not found") from None
-    except OSError as exc:
-        raise ImageReadError(path, f"cannot read file ({exc.strerror or exc})") from None
-    if size == 0:
-        raise ImageReadError(path, "empty file (0 bytes)")
+    limits.check_nonempty_file(path)
     if dicom.is_dicom(path):
         return dicom.read_dicom_header(path)
     raise ImageReadError(path, "not a DICOM file or a supported image (PNG, PGM, TIFF, JPEG)")

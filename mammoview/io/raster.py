@@ -87,7 +87,7 @@ def read_raster_header(path: str | os.PathLike[str]) -> ImageRef:
         A 1-bit (black and white) image.
     """
     path = Path(path)
-    _check_not_empty(path)
+    limits.check_nonempty_file(path)
     if _is_pnm(path):
         header = _read_pnm_header(path)
         rows, cols = header.rows, header.cols
@@ -125,7 +125,7 @@ def read_raster(path: str | os.PathLike[str], ref: ImageRef | None = None) -> Im
     ([[0, 1, 2], [3, 4, 5]], 'uint8')
     """
     path = Path(path)
-    _check_not_empty(path)
+    limits.check_nonempty_file(path)
     if _is_pnm(path):
         pixels, bits, notes = _read_pnm_pixels(path)
     else:
@@ -187,17 +187,6 @@ def _make_ref(path: Path, rows: int, cols: int, base: ImageRef | None = None) ->
 
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _check_not_empty(path: Path) -> None:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ImageReadError(path, "file not found") from None
-    except OSError as exc:
-        raise ImageReadError(path, f"cannot read file ({exc.strerror or exc})") from None
-    if size == 0:
-        raise ImageReadError(path, "empty file (0 bytes)")
 
 
 def _check_size(path: Path, rows: int, cols: int) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from mammoview.imaging.orientation import chest_wall_side as detect_chest_wall_side
+from mammoview.imaging.threshold import otsu_threshold
 from mammoview.segmentation.morphology import (
     Side,
     block_step,
@@ -18,7 +19,6 @@ from mammoview.segmentation.morphology import (
     disk,
     downsample_unit,
     largest_component,
-    otsu_threshold,
     to_chest_left,
     upsample_mask,
 )

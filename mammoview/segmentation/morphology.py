@@ -87,30 +87,6 @@ def upsample_mask(mask: np.ndarray, shape: tuple[int, int], step: int) -> np.nda
     return mask.astype(bool, copy=False)[ri[:, None], ci[None, :]]
 
 
-def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
-    """Otsu's threshold (maximum between-class variance) of a set of values.
-
-    Returns the left edge of the upper class: values ``> t`` are the bright class.
-    A constant input returns its value.
-    """
-    values = np.asarray(values, dtype=np.float32).ravel()
-    if values.size == 0:
-        return 0.0
-    lo, hi = float(values.min()), float(values.max())
-    if hi <= lo:
-        return lo
-    hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
-    hist = hist.astype(np.float64)
-    centers = (edges[:-1] + edges[1:]) / 2
-    w0 = np.cumsum(hist)
-    w1 = w0[-1] - w0
-    m0 = np.cumsum(hist * centers)
-    mean0 = m0 / np.maximum(w0, 1e-12)
-    mean1 = (m0[-1] - m0) / np.maximum(w1, 1e-12)
-    between = w0[:-1] * w1[:-1] * (mean0[:-1] - mean1[:-1]) ** 2
-    return float(edges[int(np.argmax(between)) + 1])
-
-
 def disk(radius: int) -> np.ndarray:
     """Boolean disk structuring element of the given radius (radius 0: a single pixel)."""
     r = max(0, int(radius))

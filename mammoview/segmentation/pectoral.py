@@ -16,6 +16,7 @@ from scipy import ndimage as ndi
 
 from mammoview.imaging.orientation import chest_wall_side as detect_chest_wall_side
 from mammoview.segmentation.breast import SKIN_FRACTION, breast_mask_chest_left
+from mammoview.imaging.threshold import otsu_threshold
 from mammoview.segmentation.morphology import (
     Side,
     block_step,
@@ -23,7 +24,6 @@ from mammoview.segmentation.morphology import (
     check_side,
     downsample_mask,
     downsample_unit,
-    otsu_threshold,
     to_chest_left,
     upsample_mask,
 )
