@@ -21,7 +21,14 @@ images and views for display, computing the enhancements, handing them to the vi
 Reference for each phase, measured in the same process first: the time the same work
 takes when run directly (no Qt), i.e. how long the UI would freeze if it ran there.
 
-Run:  .venv/bin/python bench/bench_ui_stall.py [--image PATH] [--rows R --cols C] [--profile]
+Enhancements run in the window's worker processes (mammoview.gui.viewjobs, arrays back
+through shared memory); ``--threads`` runs them on worker threads instead (the fallback,
+and the design before), for comparison. The super-resolution panel uses bicubic unless
+``--sr-model`` (the trained EDSR takes minutes on a full-field image on a CPU). The load
+average is printed before and after: other jobs on the machine lengthen every stall.
+
+Run:  .venv/bin/python bench/bench_ui_stall.py [--image PATH] [--rows R --cols C] [--threads]
+      [--sr-model] [--profile]
 """
 
 from __future__ import annotations
@@ -83,6 +90,8 @@ def direct_references(images, edits):
     from mammoview.gui.main_window import _content_from
     from mammoview.gui.viewer.prepare import prepare_content, prepare_image
 
+    os.environ.setdefault("MAMMOVIEW_SR_MODEL", "off")
+
     def view(image, name, params):
         result = compute_view(name, image.pixels, params)
         prepare_content(_content_from(name, result))
@@ -98,6 +107,46 @@ def direct_references(images, edits):
     return first, {"first display": sum(first.values()), "4 edits": edit,
                    "hanging (4 views)": hanging, "back to panels": 0.0,
                    "next image": step}
+
+
+class StallWatchdog:
+    """A thread that prints every thread's stack when the UI tick is late (diagnosis)."""
+
+    def __init__(self, monitor, late_ms: float = 45.0):
+        import threading
+
+        self.monitor = monitor
+        self.late_s = late_ms / 1000.0
+        self.ui_ident = threading.get_ident()
+        self.reports: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+
+    def _run(self):
+        import traceback
+
+        last_reported = None
+        while not self._stop.wait(0.01):
+            times = self.monitor.times
+            if not times or not self.monitor.timer.isActive():
+                continue
+            last = times[-1]
+            late = time.perf_counter() - last
+            if late > self.late_s and last != last_reported:
+                last_reported = last
+                frames = sys._current_frames()
+                lines = [f"--- UI tick late by {late * 1000:.0f} ms; stacks:"]
+                for ident, frame in frames.items():
+                    who = "UI" if ident == self.ui_ident else str(ident)
+                    stack = traceback.format_stack(frame)[-4:]
+                    lines.append(f"[{who}]\n" + "".join(stack))
+                self.reports.append("\n".join(lines))
 
 
 class TickMonitor:
@@ -140,12 +189,22 @@ def main() -> int:
     parser.add_argument("--image", help="a full-field mammogram file as the first view")
     parser.add_argument("--rows", type=int, default=4084)
     parser.add_argument("--cols", type=int, default=3328)
+    parser.add_argument("--threads", action="store_true",
+                        help="compute enhancements on worker threads (no process lane)")
+    parser.add_argument("--sr-model", action="store_true",
+                        help="use the trained super-resolution model (slow on a CPU)")
+    parser.add_argument("--watchdog", action="store_true",
+                        help="print every thread's stack when the UI tick is over 45 ms late")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the UI thread and print its slowest functions")
     args = parser.parse_args()
 
     import tempfile
 
+    if not args.sr_model:
+        os.environ["MAMMOVIEW_SR_MODEL"] = "off"
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
+          f"({os.cpu_count()} CPUs)")
     os.environ.setdefault("MAMMOVIEW_CONFIG_DIR", tempfile.mkdtemp(prefix="mv-bench-"))
     from mammoview.enhance.params import ClaheParams, WaveletParams
     from mammoview.gui.app import create_application
@@ -163,12 +222,17 @@ def main() -> int:
 
     app = create_application()
     window = MainWindow()
+    if args.threads:
+        window.compute_lane = None
     window.resize(1600, 1000)
     window.show()
     for image in images:  # decoding is not what is measured here
         window.image_cache.put(("image", image.uid), image)
     window.decoder.wait_ready(60)
     monitor = TickMonitor()
+    watchdog = StallWatchdog(monitor) if args.watchdog else None
+    if watchdog is not None:
+        watchdog.start()
     counts = {"settled": 0, "hanging": 0}
     window.viewsSettled.connect(lambda: counts.__setitem__("settled", counts["settled"] + 1))
     window.hangingShown.connect(lambda: counts.__setitem__("hanging", counts["hanging"] + 1))
@@ -232,6 +296,10 @@ def main() -> int:
             print(f"{label}: did not finish")
             return 1
         rows.append((label, wall, gaps))
+    if watchdog is not None:
+        watchdog.stop()
+        for report in watchdog.reports:
+            print(report)
     if profiler is not None:
         import pstats
 
@@ -252,7 +320,13 @@ def main() -> int:
           f"{'met' if worst < TARGET_MS else 'NOT met'}); the same work run directly on the UI "
           f"thread would freeze it {references['first display'] * 1000:.0f} ms on first display; "
           f"view cache hits {window.view_cache.hits}")
+    print(f"mode: {'threads' if args.threads else 'process lane + shared memory'}; "
+          f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     window.close()
+    from mammoview.gui.shm import leaked_segments, own_prefix
+
+    window.runner.wait_for_done(5000)
+    print(f"shared-memory blocks left: {len(leaked_segments(own_prefix()))}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Run GIL-holding decoders in separate processes.
+"""Run GIL-holding work (decoders, enhancements, segmentations) in separate processes.
 
 Worker threads keep the UI responsive only while the code they run releases the GIL.
 NumPy mostly does; the JPEG 2000 decoders do not: pylibjpeg-openjpeg calls OpenJPEG
@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
+import os
 import threading
 import traceback
 from collections.abc import Callable
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 POLL_S = 0.05
 DEFAULT_PROCESSES = 2
 # Modules a fresh process imports before its first job (about 0.7 s in all).
-WARM_MODULES = ("mammoview.io.loader", "mammoview.gui.viewer.prepare")
+WARM_MODULES = ("mammoview.io.loader", "mammoview.gui.viewer.prepare", "mammoview.gui.viewjobs")
 
 
 class LaneUnavailable(RuntimeError):
@@ -70,7 +71,8 @@ class ProcessLane:
                     # spawn, never fork: forking a process with Qt threads running can
                     # deadlock the child on a lock some other thread held.
                     context = multiprocessing.get_context("spawn")
-                    self._executor = ProcessPoolExecutor(self.processes, mp_context=context)
+                    self._executor = ProcessPoolExecutor(
+                        self.processes, mp_context=context, initializer=_lower_priority)
                 except (OSError, ValueError, ImportError) as exc:
                     self._unavailable = f"cannot start decoding processes: {exc}"
                     raise LaneUnavailable(self._unavailable) from None
@@ -93,14 +95,32 @@ class ProcessLane:
             return False
         return True
 
-    def call(self, fn: Callable[..., Any], *args: Any, cancel: CancelToken | None = None) -> Any:
+    def call(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        cancel: CancelToken | None = None,
+        discard: Callable[[Any], None] | None = None,
+        on_crash: Callable[[], None] | None = None,
+        poll: Callable[[], None] | None = None,
+    ) -> Any:
         """``fn(*args)`` in a pool process; blocks the calling (worker) thread only.
+
+        Parameters
+        ----------
+        discard : callable, optional
+            Called with the result when it arrives after the caller stopped waiting
+            (cancelled): frees what the result holds (shared-memory blocks).
+        on_crash : callable, optional
+            Called when the process died during the job (frees what it may have made).
+        poll : callable, optional
+            Called every :data:`POLL_S` while waiting (progress from the process).
 
         Raises
         ------
         Cancelled
             ``cancel`` was set while waiting (the process finishes the job; its
-            result is thrown away).
+            result is thrown away, through ``discard``).
         ImageReadError
             As raised in the process, with its path and reason.
         LaneUnavailable
@@ -117,12 +137,18 @@ class ProcessLane:
                 break
             except FutureTimeout:
                 if cancel is not None and cancel.cancelled:
-                    future.cancel()
+                    if not future.cancel():
+                        future.add_done_callback(
+                            lambda f: _discard_late(f, discard, on_crash))
                     raise Cancelled() from None
+                if poll is not None:
+                    poll()
             except BrokenProcessPool:
                 self._reset()
+                if on_crash is not None:
+                    on_crash()
                 raise RuntimeError(
-                    "the decoding process stopped unexpectedly (a decoder crashed)"
+                    "the worker process stopped unexpectedly (a decoder or filter crashed)"
                 ) from None
         return _unwrap(outcome)
 
@@ -137,6 +163,19 @@ class ProcessLane:
 
 
 # ------------------------------------------------------------------ child side
+#: Niceness of the worker processes: background work must not take the CPU from the UI
+#: thread (on two cores, two busy workers at equal priority delayed its timers by
+#: 100-200 ms under load; at niceness 10 the scheduler gives it ~10x their weight).
+CHILD_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(CHILD_NICENESS)
+    except (AttributeError, OSError):  # not on this platform, or not allowed
+        pass
+
+
 def _import_modules(names: tuple[str, ...]) -> None:
     import importlib
 
@@ -154,6 +193,21 @@ def _call_isolated(fn: Callable[..., Any], *args: Any) -> tuple:
         return (kind, exc.path, exc.reason)
     except Exception as exc:  # noqa: BLE001 (carried to the caller)
         return ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def _discard_late(future: Future, discard, on_crash) -> None:
+    """A result nobody waits for any more: free what it holds (runs in the pool's thread)."""
+    try:
+        outcome = future.result()
+    except Exception:  # noqa: BLE001 (the process died: sweep what it may have made)
+        if on_crash is not None:
+            on_crash()
+        return
+    if outcome[0] == "ok" and discard is not None:
+        try:
+            discard(outcome[1])
+        except Exception:  # noqa: BLE001
+            log.exception("could not free a discarded result")
 
 
 def _unwrap(outcome: tuple) -> Any:

@@ -17,7 +17,8 @@ process (:mod:`mammoview.gui.isolation`): their JPEG 2000 decoders hold the GIL.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,9 @@ from mammoview.gui.cache import ViewCache
 from mammoview.gui.dialogs.about import RUO_NOTICE, AboutDialog
 from mammoview.gui.dialogs.export_report import ImpressionDialog
 from mammoview.gui.dialogs.shortcuts import ShortcutsDialog
+from mammoview.gui.overlayjobs import LAYERS, PARAMS_VERSION, MaskDisplay, run_layer, unet_status
 from mammoview.gui.panels.enhancement import PANELS, EnhancementPanel
+from mammoview.gui.panels.layers import DEFAULT_STYLES, LayersPanel, LayerStyle
 from mammoview.gui.panels.problems import ProblemsList
 from mammoview.gui.panels.study_browser import StudyBrowser, format_date, study_title
 from mammoview.gui.settings import AppSettings
@@ -56,11 +59,24 @@ from mammoview.gui.viewer.prepare import (
     prepare_content,
     prepare_image,
 )
+from mammoview.gui.viewjobs import (
+    ViewMeta,
+    compute_prepared,
+    metrics_caption,
+    run_view,
+    short_label,
+    strip_float,
+)
 from mammoview.gui.workers import JobFailure, JobRunner
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 250
+VIEW_CACHE_BYTES = 512 * 1024 * 1024
+IMAGE_CACHE_BYTES = 512 * 1024 * 1024
+# Layer masks are uint8 codes of at most 2048 pixels a side (4 MB): 64 MB keeps the five
+# layers of the four views of a full-field hanging.
+OVERLAY_CACHE_BYTES = 64 * 1024 * 1024
 ENHANCED = ("wavelet", "clahe", "superres")
 
 
@@ -101,15 +117,30 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
         self.runner = JobRunner(self)
-        self.view_cache = ViewCache()
-        self.image_cache = ViewCache(max_bytes=512 * 1024 * 1024)
+        # Bounds (see gui/cache.py): a view entry holds only its drawn uint16 levels
+        # (MIAS: 2.7 MB; full-field 4084 x 3328: 36 MB; its x2 super-resolution: 145 MB),
+        # so 512 MB keeps every panel of the current and the previous full-field image.
+        self.view_cache = ViewCache(max_bytes=VIEW_CACHE_BYTES)
+        self.image_cache = ViewCache(max_bytes=IMAGE_CACHE_BYTES)
         self.studies: list[Study] = []
         self.position: _Position | None = None
         self.image: Image | None = None  # the image shown in panels mode
         self._prepared: PreparedImage | None = None  # ... and what the viewer draws of it
         self.decoder = shared_lane()  # DICOM decoding, off this process's GIL
+        # Enhancements run in the same processes (they hold the GIL in long stretches);
+        # None runs them on worker threads (tests that spy on _compute, or no processes).
+        self.compute_lane = self.decoder
+        # Use the trained super-resolution model when one is installed (else bicubic).
+        # MAMMOVIEW_SR_MODEL=off skips it: on a CPU it takes about 2 s per 256-pixel
+        # tile, minutes for a full-field image (tests and benchmarks of other things).
+        self.use_sr_model = os.environ.get("MAMMOVIEW_SR_MODEL", "on").lower() != "off"
+        self._sr_version_cache: tuple | None = None
         self._mode = "panels"
         self._pending_views: set[str] = set()
+        self._pending_layers: set[tuple[str, str]] = set()  # (uid, layer) computing
+        self.overlay_cache = ViewCache(max_bytes=OVERLAY_CACHE_BYTES)
+        self._unet_probe: str = "not yet"  # "not yet", "running", "done"
+        self._unet_version: str | None = None
         self._dirty_views: set[str] = set()
         self._settled = False
 
@@ -130,6 +161,8 @@ class MainWindow(QMainWindow):
         self.browser.imageActivated.connect(lambda s, i: self.show_image(s, i))
         self.viewer.cursorMoved.connect(self._on_cursor)
         self.runner.busyChanged.connect(self._on_busy)
+        self.layers.styleChanged.connect(self._on_layer_style)
+        self.viewsSettled.connect(self._probe_unet)
         # Start the decoding processes now, while the user picks a file.
         self.decoder.warm_up()
 
@@ -169,6 +202,10 @@ class MainWindow(QMainWindow):
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
         self.problems_dock.hide()
         self.problems.countChanged.connect(self._on_problem_count)
+        self.layers = LayersPanel()
+        # Under the study list: the enhancement side is already as tall as a laptop screen.
+        self.layers_dock = self._dock("Layers", "layersDock", self.layers,
+                                      Qt.DockWidgetArea.LeftDockWidgetArea)
         self.browser.setMinimumWidth(260)
         self.enhancement.setMinimumWidth(220)
 
@@ -269,7 +306,8 @@ class MainWindow(QMainWindow):
         for act in (self.act_reset, self.act_invert, self.act_findings, self.act_magnifier):
             view.addAction(act)
         view.addSeparator()
-        for dock in (self.browser_dock, self.enhancement_dock, self.problems_dock):
+        for dock in (self.browser_dock, self.enhancement_dock, self.layers_dock,
+                     self.problems_dock):
             view.addAction(dock.toggleViewAction())
 
         help_menu = menu.addMenu("&Help")
@@ -344,6 +382,17 @@ class MainWindow(QMainWindow):
         self.act_hanging.blockSignals(False)
         self.viewer.set_findings_visible(self.act_findings.isChecked())
         self.viewer.set_invert(self.act_invert.isChecked())
+        preset = {n.strip() for n in os.environ.get("MAMMOVIEW_LAYERS", "").split(",") if n.strip()}
+        for name in LAYERS:
+            style = self.settings.params(f"layer_{name}", DEFAULT_STYLES[name])
+            if name == "truth":  # the findings key (G) and this row are one switch
+                style = replace(style, visible=self.act_findings.isChecked())
+            if name in preset:
+                style = replace(style, visible=True)
+            self.layers.set_style(name, style, emit=False)
+            self.viewer.set_layer_style(name, style)
+        if "truth" in preset and not self.act_findings.isChecked():
+            self.act_findings.setChecked(True)
 
     def save_settings(self) -> None:
         self.settings.set_geometry(self.saveGeometry())
@@ -354,6 +403,8 @@ class MainWindow(QMainWindow):
         self.settings.set_flag("findings", self.act_findings.isChecked())
         self.settings.set_flag("invert", self.act_invert.isChecked())
         self.settings.set_flag("hanging", self._mode == "hanging")
+        for name, style in self.layers.styles().items():
+            self.settings.set_params(f"layer_{name}", style)
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
@@ -505,6 +556,7 @@ class MainWindow(QMainWindow):
         self.runner.bump("image", "prefetch", *(f"view:{v}" for v in ENHANCED))
         self._settled = False
         self._pending_views.clear()
+        self._pending_layers.clear()
         ref = study.images[image_index]
         self.image_label.setText(ref.display_name)
         self.stack.setCurrentIndex(1)
@@ -619,6 +671,7 @@ class MainWindow(QMainWindow):
         self.imageShown.emit(image.uid)
         for name in sorted(self._pending_views):
             self._submit_view(image, name)
+        self._request_layers()
         self._prefetch()
         self._maybe_settled()
 
@@ -640,29 +693,62 @@ class MainWindow(QMainWindow):
         return self.enhancement.params(name)
 
     def view_key(self, image: Image, name: str) -> tuple:
-        return (image.uid, name, self.view_params(name))
+        """(uid, view, params, model version): the cache key of one enhanced view."""
+        version = self.sr_model_version() if name == "superres" else None
+        return (image.uid, name, self.view_params(name), version)
+
+    def sr_model_version(self) -> str | None:
+        """Version of the installed super-resolution model (from its card; no torch),
+        None when there is none or it is not used."""
+        if not self.use_sr_model:
+            return None
+        if self._sr_version_cache is None:
+            version = None
+            try:
+                from mammoview.nets.store import find_model, read_card
+
+                path = find_model("superres")
+                if path is not None:
+                    version = read_card(path).version or None
+            except Exception:  # noqa: BLE001 (an unreadable card: the job says why)
+                version = None
+            self._sr_version_cache = (version,)
+        return self._sr_version_cache[0]
 
     def _cached_view(self, image: Image, name: str) -> PreparedContent | None:
         cached = self.view_cache.get(self.view_key(image, name))
         return None if cached is None else cached[1]
 
     def _submit_view(self, image: Image, name: str) -> None:
-        params = self.view_params(name)
-        key = (image.uid, name, params)
+        key = self.view_key(image, name)
+        params = key[2]
+        lane, use_model = self.compute_lane, self.use_sr_model
         self.runner.submit(
-            lambda ctx: _compute_prepared(name, image, params, ctx),
+            lambda ctx: _compute_prepared(name, image, params, ctx, lane, use_model),
             name=f"{PANELS[name]} of {image.ref.display_name}",
             channels=("image", f"view:{name}"),
             on_done=lambda result: self._on_view_computed(key, result),
-            on_error=lambda f: self._on_view_failed(name, f))
+            on_error=lambda f: self._on_view_failed(name, f),
+            on_progress=lambda p: self._on_view_progress(name, p))
+
+    def _on_view_progress(self, name: str, progress: Progress) -> None:
+        """Tile progress of the super-resolution model: panel caption and status bar."""
+        if self.image is None or self._mode != "panels" or progress.total <= 0:
+            return
+        version = self.sr_model_version() if name == "superres" else None
+        what = f"EDSR x{self.view_params(name).factor} (model {version})" if version else PANELS[name]
+        text = f"{what} {int(round(100 * progress.fraction))}%"
+        if name in self.viewer.panel_names():
+            self.viewer.panel(name).caption.setText(text)
+        self._set_work(text)
 
     def _on_view_computed(self, key: tuple, computed: tuple) -> None:
-        """``computed`` is (enhanced view, its PreparedContent), made on the worker."""
+        """``computed`` is (view meta, its PreparedContent), made on the worker."""
         self.view_cache.put(key, computed)
-        uid, name, params = key
+        uid, name, params, _version = key
         if self.image is None or self.image.uid != uid or self._mode != "panels":
             return
-        if self.view_params(name) != params:
+        if self.view_key(self.image, name) != key:
             return
         self._pending_views.discard(name)
         self.viewer.update_view(name, computed[1])
@@ -691,7 +777,7 @@ class MainWindow(QMainWindow):
             on_error=lambda f: None, priority=-1)  # an error shows when it is opened
 
     def _maybe_settled(self) -> None:
-        if not self._pending_views and not self._settled:
+        if not self._pending_views and not self._pending_layers and not self._settled:
             self._settled = True
             self.viewsSettled.emit()
 
@@ -811,6 +897,7 @@ class MainWindow(QMainWindow):
         self._show_banner(study, None, None, extra=warnings)
         self._pending_views.clear()
         self._set_work("Ready")
+        self._request_layers()
         self._maybe_settled()
 
     # ================================================================ display options
@@ -824,12 +911,149 @@ class MainWindow(QMainWindow):
     def set_findings_visible(self, on: bool) -> None:
         self.viewer.set_findings_visible(on)
         self.settings.set_flag("findings", on)
+        style = self.layers.style("truth")
+        if style.visible != on:  # the "Ground truth" layer row is the same switch
+            style = replace(style, visible=on)
+            self.layers.set_style("truth", style, emit=False)
+            self.viewer.set_layer_style("truth", style)
+            self.settings.set_params("layer_truth", style)
+            if on:
+                self._request_layers(["truth"])
 
     def set_magnifier(self, on: bool) -> None:
         self.viewer.set_magnifier(on)
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.shortcut_actions(), self).exec()
+
+    # ================================================================ segmentation layers
+    def _on_layer_style(self, name: str) -> None:
+        """A row of the Layers dock changed: restyle every panel, compute what is missing."""
+        style = self.layers.style(name)
+        self.settings.set_params(f"layer_{name}", style)
+        self.viewer.set_layer_style(name, style)
+        if name == "truth" and self.act_findings.isChecked() != style.visible:
+            self.act_findings.setChecked(style.visible)  # -> set_findings_visible
+        if style.visible:
+            self._request_layers([name])
+        else:
+            dropped = {p for p in self._pending_layers if p[1] == name}
+            if dropped:
+                self.runner.bump(f"layer:{name}")
+                self._pending_layers -= dropped
+                self._maybe_settled()
+            self._show_layer_status(name)
+
+    def layer_key(self, uid: str, layer: str) -> tuple:
+        """(uid, layer, params version, model version): the cache key of one layer."""
+        version = self._unet_version if layer == "unet" else None
+        return (uid, layer, PARAMS_VERSION[layer], version)
+
+    def _request_layers(self, names=None) -> None:
+        """Draw the visible layers of the shown images: from the cache, else computed."""
+        from mammoview.io.ground_truth import tissue_mask_paths
+
+        names = [n for n in (names or LAYERS) if n in self.layers.visible_layers()]
+        images = self.viewer.shown_images()
+        lane = self.compute_lane
+        for name in names:
+            for image in images:
+                if name == "truth" and not (image.ref.kind == "raster"
+                                            and tissue_mask_paths(image.ref.path)):
+                    continue  # MIAS circles: the findings overlay draws them already
+                key = self.layer_key(image.uid, name)
+                cached = self.overlay_cache.get(key)
+                if cached is not None:
+                    self.viewer.set_layer(cached)
+                    continue
+                if (image.uid, name) in self._pending_layers:
+                    continue
+                self._pending_layers.add((image.uid, name))
+                self._settled = False
+                self.runner.submit(
+                    lambda ctx, n=name, im=image: run_layer(lane, n, im, ctx),
+                    name=f"{LAYERS[name]} of {image.ref.display_name}",
+                    channels=("image", f"layer:{name}"),
+                    on_done=lambda d, k=key: self._on_layer_done(k, d),
+                    on_error=lambda f, k=key: self._on_layer_failed(k, f))
+            self._show_layer_status(name)
+
+    def _on_layer_done(self, key: tuple, display: MaskDisplay) -> None:
+        uid, name = key[0], key[1]
+        self.overlay_cache.put(key, display)
+        self._pending_layers.discard((uid, name))
+        if name == "unet" and not display.available:
+            self.layers.set_unavailable("unet", display.status)
+        if uid in self.viewer.shown_uids():
+            self.viewer.set_layer(display)
+            self._show_layer_status(name)
+        self._maybe_settled()
+
+    def _on_layer_failed(self, key: tuple, failure: JobFailure) -> None:
+        uid, name = key[0], key[1]
+        self._pending_layers.discard((uid, name))
+        self.problems.add_problem(uid, f"{LAYERS[name]} failed: {failure.message}")
+        self.layers.set_status(name, f"failed: {failure.message}")
+        self._maybe_settled()
+
+    def layer_status(self, name: str) -> str:
+        """The status line of a layer for the shown images (what its row says)."""
+        reason = self.layers.unavailable_reason(name)
+        if reason:
+            return reason
+        images = self.viewer.shown_images()
+        parts = []
+        for image in images:
+            text = self._layer_text(image, name)
+            if text:
+                parts.append(text if len(images) == 1 else f"{image.ref.slot or image.ref.display_name}: {text}")
+        return "; ".join(parts)
+
+    def _layer_text(self, image: Image, name: str) -> str:
+        if (image.uid, name) in self._pending_layers:
+            return "computing…"
+        cached = self.overlay_cache.get(self.layer_key(image.uid, name))
+        if cached is not None:
+            return cached.status
+        if name == "truth":
+            located = sum(1 for f in image.findings if f.has_location)
+            return f"{located} finding circle(s)" if located else "no ground truth for this image"
+        return ""
+
+    def _show_layer_status(self, name: str) -> None:
+        self.layers.set_status(name, self.layer_status(name))
+
+    def _probe_unet(self) -> None:
+        """Find out once, in a worker process (torch stays out of this one), whether a
+        UNet model loads; without one the UNet row is disabled with the reason."""
+        if self._unet_probe != "not yet":
+            return
+        self._unet_probe = "running"
+        if not self.layers.status("unet"):
+            self.layers.set_status("unet", "checking for a UNet model…")
+        lane = self.compute_lane
+
+        def probe(ctx):
+            if lane is not None and lane.available:
+                try:
+                    return lane.call(unet_status, cancel=ctx.token)
+                except Exception:  # noqa: BLE001 (no processes: ask here)
+                    pass
+            return unet_status()
+
+        self.runner.submit(probe, name="UNet model check", channels=("probe",),
+                           on_done=self._on_unet_probed,
+                           on_error=lambda f: self._on_unet_probed((None, f.message)))
+
+    def _on_unet_probed(self, status: tuple) -> None:
+        version, reason = status
+        self._unet_probe = "done"
+        self._unet_version = version
+        if version is None:
+            self.layers.set_unavailable("unet", f"no UNet model: {reason}")
+        else:
+            self.layers.set_unavailable("unet", None)
+            self._show_layer_status("unet")
 
     # ================================================================ report
     def choose_export(self) -> None:
@@ -877,12 +1101,29 @@ class MainWindow(QMainWindow):
         voi = self.viewer.voi()
         if voi is not None:
             settings["Display"]["window"] = voi.describe()
+        overlays = {}
+        for name in self.layers.visible_layers():
+            style = self.layers.style(name)
+            status = self.layer_status(name)
+            overlays[LAYERS[name]] = (f"{style.mode}, {style.color}, opacity "
+                                      f"{int(round(style.opacity * 100))}%"
+                                      + (f" · {status}" if status else ""))
+        if overlays:
+            settings["Overlays shown"] = overlays
+        settings["Models"] = self.model_versions()
         first = study.first
         return ReportContent(
             patient=first.patient, study=first.study, synthetic=study.synthetic, views=views,
             settings=settings, findings=[(ref.display_name, f) for ref in refs
                                          for f in ref.findings],
             impression=impression, warnings=warnings)
+
+    def model_versions(self) -> dict[str, str]:
+        """The models behind what is shown, for the report."""
+        sr = self.sr_model_version()
+        unet = self._unet_version or (self.layers.unavailable_reason("unet") or "not checked")
+        return {"Super-resolution": f"EDSR, model {sr}" if sr else "bicubic (no SR model)",
+                "UNet lesions": f"model {unet}" if self._unet_version else unet}
 
     def _report_captions(self) -> dict[str, str]:
         captions = {}
@@ -991,11 +1232,23 @@ def _load_prepared(ref: ImageRef, ctx, lane) -> PreparedImage:
     return prepare_image(image)
 
 
-def _compute_prepared(name: str, image: Image, params, ctx) -> tuple:
-    """(enhanced view, its PreparedContent): compute and make drawable (worker thread)."""
+def _compute_prepared(name: str, image: Image, params, ctx, lane=None,
+                      use_model: bool = True) -> tuple:
+    """(ViewMeta, its PreparedContent): compute and make drawable (worker thread).
+
+    With a lane the work runs in a worker process and the arrays come back through
+    shared memory (:mod:`mammoview.gui.viewjobs`); without one, here. Either way only
+    the drawn uint16 levels are kept, not the float result.
+    """
+    if lane is not None:
+        return run_view(lane, name, image, params, ctx, use_model=use_model)
+    if _compute is _compute_default and name == "superres" and use_model:
+        return compute_prepared(name, image.pixels, image.is_monochrome1, params,
+                                cancel=ctx.token, report=lambda d, t: ctx.report(Progress(d, t)))
     result = _compute(name, image, params, ctx)
     ctx.check()
-    return result, prepare_content(_content_from(name, result))
+    meta = ViewMeta(result.label, result.params, dict(result.metrics))
+    return meta, strip_float(prepare_content(_content_from(name, result)))
 
 
 def _ready_for_hanging(value) -> bool:
@@ -1014,6 +1267,9 @@ def _compute(name: str, image: Image, params, ctx):
     result = compute_view(name, pixels, params)
     ctx.check()
     return result
+
+
+_compute_default = _compute
 
 
 def _progress_sink(ctx):
@@ -1036,43 +1292,6 @@ def _unpack_discovery(discovery):
 def _content_from(name: str, result) -> ViewContent:
     return ViewContent(array=result.array, label=short_label(name, result),
                        caption=metrics_caption(result), normalized=True)
-
-
-def short_label(name: str, result) -> str:
-    """A panel title short enough that four panels fit side by side.
-
-    The enhancement's own label (a full sentence) goes into the report instead.
-    """
-    p = getattr(result, "params", None)
-    if name == "wavelet" and p is not None:
-        return f"Wavelet {p.wavelet} · {p.levels} levels · gain {p.gain:g}"
-    if name == "clahe" and p is not None:
-        text = f"CLAHE clip {p.clip_limit:g} · {p.tiles}×{p.tiles}"
-        return text if p.denoise == "none" else f"{text} · {p.denoise}"
-    if name == "superres" and p is not None:
-        method = ""
-        label = getattr(result, "label", "")
-        if ": " in label:
-            method = label.split(": ", 1)[1].split(" (metrics", 1)[0]
-        return f"Super-resolved ×{p.factor}" + (f" · {method}" if method else "")
-    return PANELS.get(name, name)
-
-
-def metrics_caption(result) -> str:
-    """"MSE … · PSNR … dB · SSIM …" from an enhanced view's metrics."""
-    metrics = getattr(result, "metrics", None) or {}
-    parts = []
-    for key, value in metrics.items():
-        key = key.replace(" (dB)", "")
-        if not isinstance(value, float):
-            parts.append(f"{key} {value}")
-        elif key == "MSE":
-            parts.append(f"{key} {value:.2e}")
-        elif key.startswith("PSNR"):
-            parts.append(f"{key} {value:.1f} dB")
-        else:
-            parts.append(f"{key} {value:.3f}")
-    return " · ".join(parts)
 
 
 def _params_dict(params) -> dict:

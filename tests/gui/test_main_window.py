@@ -5,6 +5,8 @@ Real data only (MIAS PNGs, real DICOM samples, the demo phantoms); offscreen Qt.
 
 from __future__ import annotations
 
+import dataclasses
+
 import shutil
 import time
 
@@ -123,6 +125,7 @@ def test_param_change_recomputes_only_that_panel_and_caches(qtbot, window, mias_
         return real(name, image, params, ctx)
 
     monkeypatch.setattr(mw, "_compute", spy)
+    window.compute_lane = None  # the spy sees thread jobs only
     open_and_settle(qtbot, window, lambda: window.open_paths([mias_files]))
     assert sorted(n for n, _ in computed) == ["clahe", "superres", "wavelet"]
     computed.clear()
@@ -252,16 +255,16 @@ def test_settings_persist_across_windows(qtbot, mias_files):
 
 
 def test_stale_results_dropped_when_image_changes_fast(qtbot, window, mias_files, monkeypatch):
-    produced = {}  # id(result array) -> uid it was computed for
     real = mw._compute
 
     def slow(name, image, params, ctx):
         time.sleep(0.3)  # long enough for the user to move on
         result = real(name, image, params, ctx)
-        produced[id(result.array)] = image.uid
-        return result
+        # The image it was computed for travels in the caption ("for <uid>").
+        return dataclasses.replace(result, metrics={**result.metrics, "for": image.uid})
 
     monkeypatch.setattr(mw, "_compute", slow)
+    window.compute_lane = None  # the spy sees thread jobs only
     window.set_panel_visible("superres", False)
     open_and_settle(qtbot, window, lambda: window.open_paths([mias_files]))
 
@@ -269,7 +272,8 @@ def test_stale_results_dropped_when_image_changes_fast(qtbot, window, mias_files
     real_update = window.viewer.update_view
 
     def record(name, content):
-        shown.append((window.image.uid, id(content.array), content.pending))
+        made_for = content.caption.split("for ", 1)[1] if "for " in content.caption else None
+        shown.append((window.image.uid, made_for, content.pending))
         real_update(name, content)
 
     monkeypatch.setattr(window.viewer, "update_view", record)
@@ -285,8 +289,8 @@ def test_stale_results_dropped_when_image_changes_fast(qtbot, window, mias_files
     assert any(name.endswith("of mdb002.png") for name in dropped), dropped
     finished = [(uid, arr) for uid, arr, pending in shown if not pending]
     assert finished, "the final image's views were never shown"
-    for uid, arr in finished:
-        assert produced[arr] == uid == window.image.uid
+    for uid, made_for in finished:
+        assert made_for == uid == window.image.uid
 
 
 def test_shortcuts_dialog_lists_the_keys(qtbot, window):

@@ -66,6 +66,9 @@ class ViewerArea(QWidget):
         self._invert = False
         self._findings = True
         self._magnifier = False
+        # Segmentation layers: (image uid, layer) -> MaskDisplay, and layer -> style.
+        self._layer_displays: dict[tuple[str, str], object] = {}
+        self._layer_styles: dict[str, object] = {}
         self._link = RangeLink()
         self._wl_timer = QTimer(self)
         self._wl_timer.setSingleShot(True)
@@ -132,6 +135,7 @@ class ViewerArea(QWidget):
             layout.addWidget(panel, 1)
         self._apply_window_level()
         self._apply_toggles()
+        self._apply_layers()
         self._fit(keep)
 
     def update_view(self, name: str, content: ViewContent | PreparedContent) -> None:
@@ -148,6 +152,7 @@ class ViewerArea(QWidget):
             self._container.layout().addWidget(panel, 1)
             self._apply_window_level()
             self._apply_toggles()
+            self._apply_layers()
             self._fit(keep)
             return
         entry.panel.set_content(content)
@@ -194,6 +199,7 @@ class ViewerArea(QWidget):
             grid.setColumnStretch(i, 1)
         self._apply_window_level()
         self._apply_toggles()
+        self._apply_layers()
         self._fit(None)
 
     def set_voi(self, voi: Voi | None) -> None:
@@ -225,6 +231,56 @@ class ViewerArea(QWidget):
     def set_magnifier(self, on: bool) -> None:
         self._magnifier = bool(on)
         self._apply_toggles()
+
+    # --- segmentation layers ------------------------------------------------------------
+
+    def set_layer(self, display) -> None:
+        """Draw a layer (a MaskDisplay made on a worker) on every panel of its image."""
+        self._layer_displays[(display.uid, display.layer)] = display
+        for entry in self._entries.values():
+            if entry.image is not None and entry.image.uid == display.uid:
+                entry.panel.masks.set_display(display.layer, display,
+                                              self.layer_style(display.layer),
+                                              flipped=entry.panel.flipped)
+
+    def set_layer_style(self, layer: str, style) -> None:
+        """Visibility, colour, opacity and mode of a layer on every panel (a new LUT)."""
+        self._layer_styles[layer] = style
+        for entry in self._entries.values():
+            entry.panel.masks.set_style(layer, style)
+            if layer == "truth":  # the MIAS circles are this layer too
+                entry.panel.overlay.group.setOpacity(max(0.05, style.opacity))
+
+    def layer_style(self, layer: str):
+        from mammoview.gui.panels.layers import DEFAULT_STYLES
+
+        return self._layer_styles.get(layer, DEFAULT_STYLES[layer])
+
+    def shown_images(self) -> list[Image]:
+        """The images the panels show now, once each (the hanging: up to four)."""
+        seen: dict[str, Image] = {}
+        for entry in self._entries.values():
+            if entry.image is not None:
+                seen.setdefault(entry.image.uid, entry.image)
+        return list(seen.values())
+
+    def shown_uids(self) -> list[str]:
+        """Uids of the images the panels show now (the hanging: up to four)."""
+        seen = []
+        for entry in self._entries.values():
+            if entry.image is not None and entry.image.uid not in seen:
+                seen.append(entry.image.uid)
+        return seen
+
+    def _apply_layers(self) -> None:
+        """Give rebuilt panels the layers already known for their images; forget others."""
+        shown = set(self.shown_uids())
+        self._layer_displays = {k: v for k, v in self._layer_displays.items() if k[0] in shown}
+        for (uid, layer), display in self._layer_displays.items():
+            for entry in self._entries.values():
+                if entry.image is not None and entry.image.uid == uid:
+                    entry.panel.masks.set_display(layer, display, self.layer_style(layer),
+                                                  flipped=entry.panel.flipped)
 
     def grab_views(self) -> list[tuple[str, np.ndarray]]:
         """(title, RGB uint8 render) of each visible panel as displayed, overlays included."""
@@ -277,6 +333,9 @@ class ViewerArea(QWidget):
         for entry in self._entries.values():
             entry.panel.set_findings_visible(self._findings)
             entry.panel.set_magnifier(self._magnifier)
+            truth = self._layer_styles.get("truth")
+            if truth is not None:
+                entry.panel.overlay.group.setOpacity(max(0.05, truth.opacity))
 
     def _apply_window_level(self) -> None:
         """Build the LUT(s) for the current VOI and hand them to every panel."""

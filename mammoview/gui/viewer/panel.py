@@ -21,6 +21,7 @@ from mammoview.gui.viewer.content import ViewContent
 from mammoview.gui.viewer.magnifier import SIZE as MAGNIFIER_SIZE
 from mammoview.gui.viewer.magnifier import ZOOM as MAGNIFIER_ZOOM
 from mammoview.gui.viewer.magnifier import Magnifier, magnify_patch
+from mammoview.gui.viewer.masks import MaskLayers
 from mammoview.gui.viewer.overlays import FindingsOverlay
 from mammoview.gui.viewer.prepare import PreparedContent, PreparedImage, prepare_content
 from mammoview.gui.viewer.pyramid import Pyramid
@@ -104,6 +105,7 @@ class ImagePanel(QFrame):
         self.view_box.addItem(self.item)
         self.overlay = FindingsOverlay()
         self.view_box.addItem(self.overlay.group, ignoreBounds=True)
+        self.masks = MaskLayers(self.view_box)  # segmentation layers
         self.caption = QLabel(" ")
         self.caption.setFixedHeight(self.caption.sizeHint().height())
         # Long titles and captions must not widen a panel: side-by-side panels get
@@ -167,6 +169,8 @@ class ImagePanel(QFrame):
             image = image.image
         else:
             self._original = None
+        if self.image is None or self.image.uid != image.uid or self.flipped != flipped:
+            self.masks.clear()  # another image's layers (the window sends this one's)
         self.image = image
         self.flipped = flipped
         self.content = None
@@ -231,6 +235,7 @@ class ImagePanel(QFrame):
         self.empty_label.hide()
         self.magnifier.hide()
         self.overlay.set_findings((), width=1.0, flipped=False)
+        self.masks.clear()
 
     def set_empty(self, title: str, message: str = "no image") -> None:
         """An empty, labelled frame (a hanging slot the study lacks)."""
@@ -246,6 +251,7 @@ class ImagePanel(QFrame):
         self.banner.hide()
         self.findings_note.hide()
         self.overlay.set_findings((), width=1.0, flipped=False)
+        self.masks.clear()
         self.empty_label.setText(message)
         self.empty_label.adjustSize()
         self.empty_label.move(10, 10)
@@ -424,13 +430,18 @@ class ImagePanel(QFrame):
             self.magnifier.hide()
             return
         rows, cols = self.original_size
-        array = self._shown.array
+        # The finest drawn level (a float view's uint16 quantisation: the float array
+        # itself is not kept), read with the item's levels.
+        if self._shown.levels:
+            array, levels = self._shown.levels[0], self._item_levels()
+        else:
+            array, levels = self._shown.array, self._levels()
         scale = array.shape[0] / rows  # array pixels per original pixel
         ox = cols - x if self.flipped else x
         zoom = max(1, int(round(MAGNIFIER_ZOOM / scale)))
         half = max(1, MAGNIFIER_SIZE // (2 * zoom))
         patch = magnify_patch(
-            array, y * scale, ox * scale, half=half, lut=self._lut, levels=self._levels(),
+            array, y * scale, ox * scale, half=half, lut=self._lut, levels=levels,
             flipped=self.flipped, zoom=zoom,
         )
         self.magnifier.show_patch(patch)

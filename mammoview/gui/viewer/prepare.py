@@ -73,8 +73,10 @@ class PreparedContent:
 
     @property
     def nbytes(self) -> int:
-        """Bytes made by the preparation (the caller's own array not counted)."""
-        return sum(lv.nbytes for lv in self.levels if lv is not self.content.array)
+        """Bytes of the drawn arrays, the first not counted when it is the caller's own
+        integer array (an original's pixels, counted with its image)."""
+        return sum(lv.nbytes for i, lv in enumerate(self.levels)
+                   if not (i == 0 and self.quant is None))
 
     def relabel(self, label: str | None = None, caption: str | None = None) -> PreparedContent:
         """The same arrays under another title or caption (no work)."""
