@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from mammoview.classification import scoring
 from mammoview.classification.inference import predict_patches, sliding_windows
-from mammoview.classification.patches import crop_windows, random_tissue_centres, topk_mean
+from mammoview.classification.patches import crop_windows, dense_tissue_weights, random_tissue_centres, topk_mean
 from mammoview.classification.preprocess import Preprocessing, breast_region, working_image
 from mammoview.core.progress import Progress
 from mammoview.nets.resnet import ResNetClassifier
@@ -92,7 +92,7 @@ class _PatchClassifierTask(TaskSpec):
     defaults: dict[str, Any] = {
         "epochs": 12, "batch_size": 32, "lr": 1e-3, "patch": 64, "patches_per_image": 24,
         "scale": 0.5, "stride": 32, "enhance": "none", "jitter": 12, "lesion_copies": 8,
-        "negative_ratio": 1.0, "topk": 3, "val_patches_per_image": 8, "threshold_images": 80,
+        "negative_ratio": 1.0, "dense_negative_share": 0.5, "abnormal_negatives": True, "topk": 3, "val_patches_per_image": 8, "threshold_images": 80,
         "augment": ("flip", "rotate", "zoom", "brightness", "contrast"),
     }
     main_metric = "patch_auc"
@@ -149,10 +149,13 @@ class _PatchClassifierTask(TaskSpec):
                         owners.append(item.id)
                     if not centres:
                         skipped_no_centre.append(item.id)
-                elif cls == "normal" and self.wants_tissue():
+                if self.wants_tissue() and (cls == "normal" or (part == "train" and centres
+                                                                and settings.get("abnormal_negatives"))):
                     rng = np.random.default_rng(_seed_of(settings["seed"], part, item.id))
                     count = per_normal if part == "train" else val_per_normal
-                    cs = random_tissue_centres(breast, count, rng)
+                    if cls != "normal":
+                        count = max(1, count // 2)
+                    cs = self._tissue_centres(work, breast, centres, count, rng, settings, part)
                     if len(cs):
                         windows.extend(crop_windows(work, cs, size))
                         labels.extend([0] * len(cs))
@@ -197,10 +200,28 @@ class _PatchClassifierTask(TaskSpec):
                 "image_score": f"mean of the top {prep.topk} window probabilities (sliding window, "
                                f"stride {prep.stride} px)",
                 "training_patches": self._training_description(settings),
+                "split_note": "the patient split is computed over every image of the data (normal ones "
+                              "included), so stage 1 and stage 2 trained with the same --seed and "
+                              "--val-fraction share their validation patients",
             },
             notes=[f"{len(skipped_no_centre)} abnormal image(s) without a located finding give no "
                    f"training patch: {', '.join(sorted(skipped_no_centre))}"] if skipped_no_centre else [],
         )
+
+    def _tissue_centres(self, work, breast, centres, count, rng, settings, part):
+        """Negative windows: a share (``dense_negative_share``) drawn towards dense tissue, the
+        rest uniformly in the breast; never within a patch of a located lesion."""
+        avoid = np.zeros(breast.shape, bool)
+        if centres:
+            rr, cc = np.ogrid[: breast.shape[0], : breast.shape[1]]
+            for r, c, _ in centres:
+                avoid |= (rr - r) ** 2 + (cc - c) ** 2 <= int(settings["patch"]) ** 2
+        share = float(settings.get("dense_negative_share", 0.0)) if part == "train" else 0.0
+        n_dense = int(round(share * count))
+        dense = random_tissue_centres(breast, n_dense, rng, avoid=avoid,
+                                      weights=dense_tissue_weights(work, breast)) if n_dense else np.zeros((0, 2), np.int64)
+        uniform = random_tissue_centres(breast, count - len(dense), rng, avoid=avoid)
+        return np.concatenate([dense, uniform]) if len(dense) else uniform
 
     def _threshold_subset(self, train: list[Item], n: int, seed: int) -> list[str]:
         """Up to ``n`` training images (all classes in proportion, seeded) scored at image
@@ -337,8 +358,11 @@ class Stage1Task(_PatchClassifierTask):
     def _training_description(self, settings):
         return (f"lesion windows centred on the located findings of abnormal images (label 1), "
                 f"oversampled x{settings['lesion_copies']} per epoch, against {settings['patches_per_image']} "
-                f"windows per normal image at random positions inside the breast (label 0), "
-                f"ratio {settings['negative_ratio']:g}; random shift up to {settings['jitter']} px")
+                f"windows per normal image inside the breast (label 0; a share of "
+                f"{settings['dense_negative_share']:g} drawn towards dense tissue, the rest uniformly)"
+                + (", plus half as many from abnormal images at least a window away from their lesions"
+                   if settings.get("abnormal_negatives") else "")
+                + f", ratio {settings['negative_ratio']:g}; random shift up to {settings['jitter']} px")
 
     def image_scores(self, model, images, prep):
         out = {}
@@ -366,15 +390,9 @@ class Stage2Task(_PatchClassifierTask):
     classes = ("benign", "malignant")
     defaults = {**_PatchClassifierTask.defaults, "lesion_copies": 16}
 
-    def select(self, items):
-        keep, skipped = [], {}
-        for item in items:
-            cls = image_class(item)
-            if cls in (BENIGN, MALIGNANT):
-                keep.append(item)
-            else:
-                skipped.setdefault("not an abnormal image (stage 2 sees only lesions)", []).append(item.id)
-        return keep, skipped
+    # select() keeps every image, normal ones included, so that the patient split is the
+    # very split stage 1 gets with the same seed and fraction: the cascade can then be
+    # measured on patients neither stage has seen. Normal images give stage 2 no patch.
 
     def sample_label(self, severity):
         return {BENIGN: 0, MALIGNANT: 1}.get(severity)
@@ -436,3 +454,55 @@ def _register() -> None:
 
 
 _register()
+
+
+def evaluate_cascade(cascade, data, image_ids, *, seed: int = 0, progress=None) -> dict[str, Any]:
+    """The whole cascade at image level on ``image_ids`` (e.g. the shared validation patients).
+
+    Stage 1: p_abnormal of every image (normal vs abnormal). Stage 2: p_malignant of the
+    abnormal images, where the cascade must find the lesion itself (stage 1's top windows).
+    Also the three-class confusion matrix of the labels. Intervals resample patients.
+
+    Parameters
+    ----------
+    cascade : :class:`mammoview.classification.cascade.Cascade`
+    data : the MIAS folder (or labels CSV) the ids come from.
+    image_ids : the images to score (ids as in the model card's split).
+    progress : optional callable(done, total).
+    """
+    from mammoview.io.raster import read_raster
+
+    items = {i.id: i for i in load_dataset_items(data)}
+    rows = []
+    for n, image_id in enumerate(image_ids, start=1):
+        item = items[image_id]
+        cls = image_class(item)
+        result = cascade.classify(read_raster(item.path))
+        rows.append((image_id, item.patient, cls, result))
+        if progress:
+            progress(n, len(image_ids))
+    done = [r for r in rows if r[3].classified and r[2]]
+    t1 = cascade.stages[1].prep.threshold
+    t2 = cascade.stages[2].prep.threshold
+    out: dict[str, Any] = {"images": len(rows), "not_classified": {r[0]: r[3].reason for r in rows if not r[3].classified}}
+    out["stage1_normal_vs_abnormal"] = scoring.binary_report(
+        [int(r[2] != "normal") for r in done], [r[3].p_abnormal for r in done], threshold=t1,
+        groups=[r[1] for r in done], seed=seed)
+    abnormal = [r for r in done if r[2] in (BENIGN, MALIGNANT)]
+    if abnormal:
+        out["stage2_benign_vs_malignant_cascade"] = scoring.binary_report(
+            [int(r[2] == MALIGNANT) for r in abnormal], [r[3].p_malignant for r in abnormal], threshold=t2,
+            groups=[r[1] for r in abnormal], seed=seed)
+    labels = ("normal", BENIGN, MALIGNANT)
+    out["three_class_confusion"] = {"rows": "truth", "columns": "cascade label", "labels": list(labels),
+                                    "matrix": [[sum(1 for r in done if r[2] == t and r[3].label == p) for p in labels]
+                                               for t in labels]}
+    out["per_image"] = {r[0]: {"truth": r[2], "p_abnormal": r[3].p_abnormal, "p_malignant": r[3].p_malignant,
+                               "label": r[3].label, "suspicion": r[3].suspicion} for r in rows}
+    return out
+
+
+def load_dataset_items(data) -> list[Item]:
+    from mammoview.training.datasets import load_dataset
+
+    return load_dataset(data, needs_mask=False).items
