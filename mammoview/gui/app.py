@@ -105,7 +105,14 @@ def run(paths: Sequence[str | Path] = (), demo: bool = False,
 
         def on_settled() -> None:
             window.viewsSettled.disconnect(on_settled)
-            QTimer.singleShot(SCREENSHOT_SETTLE_MS, grab)
+            wait_for_ai()
+
+        def wait_for_ai() -> None:
+            # The AI panel and layers of the shown images finish too (LIME included).
+            if window.ai.is_idle():
+                QTimer.singleShot(SCREENSHOT_SETTLE_MS, grab)
+            else:
+                QTimer.singleShot(200, wait_for_ai)
 
         def on_timeout() -> None:
             log.error("screenshot: the first study never finished computing")

@@ -43,6 +43,8 @@ from mammoview.gui.cache import ViewCache
 from mammoview.gui.dialogs.about import RUO_NOTICE, AboutDialog
 from mammoview.gui.dialogs.export_report import ImpressionDialog
 from mammoview.gui.dialogs.shortcuts import ShortcutsDialog
+from mammoview.gui.aicontrol import AiController
+from mammoview.gui.aijobs import AI_LAYERS, ALL_LAYERS
 from mammoview.gui.overlayjobs import LAYERS, PARAMS_VERSION, MaskDisplay, run_layer, unet_status
 from mammoview.gui.panels.enhancement import PANELS, EnhancementPanel
 from mammoview.gui.panels.layers import DEFAULT_STYLES, LayersPanel, LayerStyle
@@ -148,6 +150,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_status()
         self._build_actions()
+        # Classification and explanations (its dock, status label and layer rows).
+        self.ai = AiController(self)
         self._build_menus_and_toolbar()
         self._restore_settings()
 
@@ -307,8 +311,12 @@ class MainWindow(QMainWindow):
             view.addAction(act)
         view.addSeparator()
         for dock in (self.browser_dock, self.enhancement_dock, self.layers_dock,
-                     self.problems_dock):
+                     self.ai.dock, self.problems_dock):
             view.addAction(dock.toggleViewAction())
+
+        models = menu.addMenu("&Models")
+        self.act_model_cards = self._action("Model &cards…", [], self.ai.show_model_cards)
+        models.addAction(self.act_model_cards)
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
@@ -383,7 +391,7 @@ class MainWindow(QMainWindow):
         self.viewer.set_findings_visible(self.act_findings.isChecked())
         self.viewer.set_invert(self.act_invert.isChecked())
         preset = {n.strip() for n in os.environ.get("MAMMOVIEW_LAYERS", "").split(",") if n.strip()}
-        for name in LAYERS:
+        for name in ALL_LAYERS:
             style = self.settings.params(f"layer_{name}", DEFAULT_STYLES[name])
             if name == "truth":  # the findings key (G) and this row are one switch
                 style = replace(style, visible=self.act_findings.isChecked())
@@ -409,6 +417,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_settings()
+        self.ai.shutdown()
         self.runner.cancel_all()
         # Finished-but-undelivered jobs hold no locks; waiting briefly lets numerical
         # code reach its next cancel check so the process does not exit mid-job.
@@ -672,6 +681,7 @@ class MainWindow(QMainWindow):
         for name in sorted(self._pending_views):
             self._submit_view(image, name)
         self._request_layers()
+        self.ai.images_shown()
         self._prefetch()
         self._maybe_settled()
 
@@ -898,6 +908,7 @@ class MainWindow(QMainWindow):
         self._pending_views.clear()
         self._set_work("Ready")
         self._request_layers()
+        self.ai.images_shown()
         self._maybe_settled()
 
     # ================================================================ display options
@@ -934,6 +945,9 @@ class MainWindow(QMainWindow):
         self.viewer.set_layer_style(name, style)
         if name == "truth" and self.act_findings.isChecked() != style.visible:
             self.act_findings.setChecked(style.visible)  # -> set_findings_visible
+        if name in AI_LAYERS:
+            self.ai.on_layer_style(name)
+            return
         if style.visible:
             self._request_layers([name])
         else:
@@ -953,7 +967,8 @@ class MainWindow(QMainWindow):
         """Draw the visible layers of the shown images: from the cache, else computed."""
         from mammoview.io.ground_truth import tissue_mask_paths
 
-        names = [n for n in (names or LAYERS) if n in self.layers.visible_layers()]
+        names = [n for n in (names or LAYERS)
+                 if n in LAYERS and n in self.layers.visible_layers()]
         images = self.viewer.shown_images()
         lane = self.compute_lane
         for name in names:
@@ -1001,6 +1016,8 @@ class MainWindow(QMainWindow):
         reason = self.layers.unavailable_reason(name)
         if reason:
             return reason
+        if name in AI_LAYERS:
+            return self.ai.layer_text(name)
         images = self.viewer.shown_images()
         parts = []
         for image in images:
@@ -1105,7 +1122,7 @@ class MainWindow(QMainWindow):
         for name in self.layers.visible_layers():
             style = self.layers.style(name)
             status = self.layer_status(name)
-            overlays[LAYERS[name]] = (f"{style.mode}, {style.color}, opacity "
+            overlays[ALL_LAYERS[name]] = (f"{style.mode}, {style.color}, opacity "
                                       f"{int(round(style.opacity * 100))}%"
                                       + (f" · {status}" if status else ""))
         if overlays:
@@ -1116,14 +1133,15 @@ class MainWindow(QMainWindow):
             patient=first.patient, study=first.study, synthetic=study.synthetic, views=views,
             settings=settings, findings=[(ref.display_name, f) for ref in refs
                                          for f in ref.findings],
-            impression=impression, warnings=warnings)
+            impression=impression, warnings=warnings, ai=self.ai.report_section())
 
     def model_versions(self) -> dict[str, str]:
         """The models behind what is shown, for the report."""
         sr = self.sr_model_version()
         unet = self._unet_version or (self.layers.unavailable_reason("unet") or "not checked")
         return {"Super-resolution": f"EDSR, model {sr}" if sr else "bicubic (no SR model)",
-                "UNet lesions": f"model {unet}" if self._unet_version else unet}
+                "UNet lesions": f"model {unet}" if self._unet_version else unet,
+                **self.ai.model_versions()}
 
     def _report_captions(self) -> dict[str, str]:
         captions = {}

@@ -55,7 +55,12 @@ class MaskDisplay:
     available : False when the layer cannot be computed at all (no model).
     model_version : the model that made it (UNet), else None.
     area_fraction : share of the image inside the mask.
-    step : original pixels per code pixel (:func:`display_step`).
+    step : original pixels per code pixel (:func:`display_step`; a float for the AI
+        layers, which live at the classifier's working scale).
+    kind : how codes are coloured: "mask" (0/1/2 above), "signed" (128 = nothing,
+        128 + k a positive weight of strength k/127, 128 - k a negative one: LIME) or
+        "heat" (0-255 intensity: Grad-CAM, the cascade's patch heatmap).
+    origin : (row, col) in original pixels of the codes' top-left corner (a crop).
     """
 
     layer: str
@@ -67,7 +72,9 @@ class MaskDisplay:
     available: bool = True
     model_version: str | None = None
     area_fraction: float = 0.0
-    step: int = 1
+    step: float = 1
+    kind: str = "mask"
+    origin: tuple[float, float] = (0.0, 0.0)
 
     @property
     def nbytes(self) -> int:

@@ -272,3 +272,110 @@ class JobControl:
         if self._mapping is not None:
             self._mapping.close()
             self._mapping = None
+
+
+# ------------------------------------------------------------------ partial results
+class StreamBlock:
+    """A shared block through which a child streams partial results to the parent.
+
+    Layout: four int64 words ``[seq, nbytes, ack, spare]`` then the message bytes (a
+    pickle). The child writes a message with :meth:`publish` (``seq`` odd while it
+    writes, even when done: a seqlock); the parent reads the newest one with
+    :meth:`latest`, copying it and checking that ``seq`` did not move meanwhile. A
+    message published with ``keep=True`` (e.g. the superpixel labels, sent once) is not
+    overwritten until the parent acknowledged it. Later messages simply replace earlier
+    ones: the parent only ever wants the newest partial result.
+
+    The parent creates it (:meth:`create`, owner: unlinks it in :meth:`close`); the child
+    attaches by name (:meth:`attach`).
+    """
+
+    HEADER = 32
+    #: How long a child waits for the parent to take a kept message (it polls every 50 ms).
+    ACK_TIMEOUT_S = 10.0
+
+    def __init__(self, name: str, block: SharedMemory, owner: bool) -> None:
+        self.name = name
+        self._block = block
+        self._owner = owner
+        self._words = np.ndarray((4,), np.int64, buffer=block.buf)
+        self._data = np.ndarray((block.size - self.HEADER,), np.uint8, buffer=block.buf,
+                                offset=self.HEADER)
+        self._seen = 0
+
+    @property
+    def capacity(self) -> int:
+        return int(self._data.size)
+
+    @classmethod
+    def create(cls, prefix: str, size: int) -> "StreamBlock":
+        name = f"{prefix}s"
+        block = SharedMemory(name=name, create=True, size=cls.HEADER + max(1, int(size)))
+        try:
+            resource_tracker.unregister("/" + name, "shared_memory")
+        except Exception:  # noqa: BLE001
+            pass
+        stream = cls(name, block, owner=True)
+        stream._words[:] = 0
+        return stream
+
+    @classmethod
+    def attach(cls, name: str) -> "StreamBlock":
+        block = SharedMemory(name=name)
+        try:
+            resource_tracker.unregister("/" + name, "shared_memory")
+        except Exception:  # noqa: BLE001
+            pass
+        return cls(name, block, owner=False)
+
+    # -- child side ----------------------------------------------------------------------
+    def publish(self, message, *, keep: bool = False, cancelled=lambda: False) -> bool:
+        """Write ``message`` (any picklable object); False when it does not fit."""
+        import pickle
+
+        blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(blob) > self.capacity:
+            return False
+        self._wait_for_ack(cancelled)
+        seq = int(self._words[0])
+        self._words[0] = seq + 1  # odd: being written
+        self._data[: len(blob)] = np.frombuffer(blob, np.uint8)
+        self._words[1] = len(blob)
+        self._words[0] = seq + 2
+        if keep:
+            self._words[3] = seq + 2  # the parent must ack this one before the next
+        return True
+
+    def _wait_for_ack(self, cancelled) -> None:
+        keep = int(self._words[3])
+        deadline = time.monotonic() + self.ACK_TIMEOUT_S
+        while keep and int(self._words[2]) < keep and time.monotonic() < deadline:
+            if cancelled():
+                return
+            time.sleep(0.005)
+
+    # -- parent side ---------------------------------------------------------------------
+    def latest(self):
+        """The newest message not yet returned, or None (never blocks)."""
+        import pickle
+
+        for _ in range(3):
+            seq = int(self._words[0])
+            if seq == self._seen or seq % 2:
+                return None
+            size = int(self._words[1])
+            blob = self._data[:size].tobytes()
+            if int(self._words[0]) == seq:
+                self._seen = seq
+                self._words[2] = seq  # ack
+                return pickle.loads(blob)
+        return None
+
+    def close(self) -> None:
+        words, data = self._words, self._data
+        self._words = self._data = None
+        del words, data
+        self._block.close()
+        if self._owner:
+            _unlink(self.name, tracked=False)
+            self._owner = False

@@ -218,34 +218,49 @@ class _InShm:
 SHM_INPUT_BYTES = 1 << 20
 
 
-def run_in_child(fn, args: tuple, kwargs: dict, prefix: str) -> _Shipped:
+def run_in_child(fn, args: tuple, kwargs: dict, prefix: str, stream: bool = False) -> _Shipped:
     """Child side: ``fn(*args, cancel=, report=, **kwargs)`` -> (payload, arrays), shipped.
 
     ``fn`` returns ``(payload, arrays)``; the arrays go into shared memory blocks named
     ``prefix + k`` and the payload keeps a placeholder for each. Arguments the parent
-    put in shared memory are mapped here (and their names unlinked).
+    put in shared memory are mapped here (and their names unlinked). With ``stream``,
+    ``fn`` also gets ``publish(message, keep=False)``: partial results the parent picks
+    up while the job runs (:class:`~mammoview.gui.shm.StreamBlock`).
     """
-    from mammoview.gui.shm import import_array
+    from mammoview.gui.shm import StreamBlock, import_array
 
     args = tuple(import_array(a.ref) if isinstance(a, _InShm) else a for a in args)
     control = JobControl.attach(prefix + "c")
+    block = StreamBlock.attach(prefix + "s") if stream else None
     try:
         token = _ControlToken(control)
+        if block is not None:
+            kwargs = dict(kwargs, publish=lambda m, keep=False: block.publish(
+                m, keep=keep, cancelled=lambda: token.cancelled))
         payload, arrays = fn(*args, cancel=token, report=control.report, **kwargs)
         token.raise_if_cancelled()
         refs = export_arrays(arrays, prefix)
     finally:
         control.close()
+        if block is not None:
+            block.close()
     return _Shipped(payload, tuple(refs))
 
 
-def call_shipped(lane, fn, args: tuple, kwargs: dict, ctx, *, message: str = "") -> tuple:
+def call_shipped(lane, fn, args: tuple, kwargs: dict, ctx, *, message: str = "",
+                 stream_bytes: int = 0, on_message=None) -> tuple:
     """Parent side (a worker thread): run ``fn`` in ``lane``; return (payload, arrays).
 
     Progress the child reports is forwarded to ``ctx.report``; cancelling ``ctx`` tells
     the child and frees a result that still arrives. Raises LaneUnavailable when no
     process can be started (the caller then runs ``fn`` in its own thread).
+
+    With ``stream_bytes`` > 0 a :class:`~mammoview.gui.shm.StreamBlock` of that size
+    carries partial results: ``fn`` gets ``publish=`` and each new message is handed to
+    ``on_message(message)`` here, on the waiting worker thread (every 50 ms at most).
     """
+    from mammoview.gui.shm import StreamBlock
+
     prefix = job_prefix()
     inputs: list[ShmRef] = []
     shipped_args = []
@@ -259,6 +274,7 @@ def call_shipped(lane, fn, args: tuple, kwargs: dict, ctx, *, message: str = "")
             shipped_args.append(arg)
     args = tuple(shipped_args)
     control = JobControl.create(prefix)
+    block = StreamBlock.create(prefix, stream_bytes) if stream_bytes > 0 else None
     seen = [(-1, -1)]
 
     def poll() -> None:
@@ -266,17 +282,27 @@ def call_shipped(lane, fn, args: tuple, kwargs: dict, ctx, *, message: str = "")
         if total > 0 and (done, total) != seen[0]:
             seen[0] = (done, total)
             ctx.report(Progress(done, total, message))
+        if block is not None and on_message is not None:
+            news = block.latest()
+            if news is not None:
+                on_message(news)
 
     try:
         shipped = lane.call(
-            run_in_child, fn, args, kwargs, prefix, cancel=ctx.token,
+            run_in_child, fn, args, kwargs, prefix, block is not None, cancel=ctx.token,
             discard=lambda s: release_refs(s.refs), on_crash=lambda: sweep_prefix(prefix),
             poll=poll)
+        if block is not None and on_message is not None:
+            news = block.latest()  # the last partial, if the job ended between two polls
+            if news is not None:
+                on_message(news)
     except Cancelled:
         control.cancel()
         raise
     finally:
         control.close()
+        if block is not None:
+            block.close()
         release_refs(inputs)  # unless the child already mapped and unlinked them
     arrays = import_arrays(shipped.refs)
     return shipped.payload, arrays

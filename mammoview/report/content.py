@@ -51,6 +51,35 @@ class ReportView:
 
 
 @dataclass(eq=False)
+class AiReport:
+    """The classifier's results for the reported study (research use only).
+
+    Parameters
+    ----------
+    rows : list of tuples
+        Per image: (image, stage 1 p(abnormal), stage 2 p(malignant), call, suspicion,
+        ground truth, model versions), all as text.
+    aggregates : list of (scope, text)
+        Per breast and for the study: the most suspicious image's result.
+    explanations : list of (layer, settings, status)
+        The explanation layers shown in the pictures.
+    versions : dict
+        Task -> model version of the cascade.
+    device : str
+        Where the networks ran.
+    disabled : str
+        Why there are no results (a missing or corrupt model), else "".
+    """
+
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    aggregates: list[tuple[str, str]] = field(default_factory=list)
+    explanations: list[tuple[str, str, str]] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+    device: str = ""
+    disabled: str = ""
+
+
+@dataclass(eq=False)
 class ReportContent:
     """Everything one PDF report shows.
 
@@ -78,6 +107,8 @@ class ReportContent:
         MammoView version that made the report.
     other_studies : list of (PatientInfo, StudyInfo)
         Further studies in the same report (one header row each).
+    ai : AiReport or None
+        The classifier cascade's predictions, explanations and model versions.
     """
 
     title: str = "MammoView report"
@@ -92,6 +123,7 @@ class ReportContent:
     warnings: list[str] = field(default_factory=list)
     app_version: str = __version__
     other_studies: list[tuple[PatientInfo, StudyInfo]] = field(default_factory=list)
+    ai: AiReport | None = None
 
     @property
     def all_studies(self) -> list[tuple[PatientInfo, StudyInfo]]:

@@ -277,6 +277,7 @@ def _story(content: ReportContent, width: float, height: float) -> list[Flowable
     story += _header_section(content, width)
     story += _impression_section(content)
     story += _findings_section(content, width)
+    story += _ai_section(content, width)
     story += _warnings_section(content)
     story += _settings_section(content, width)
     for heading, views in content.pages():
@@ -350,6 +351,39 @@ def _location(finding: Finding) -> Any:
     if finding.has_location:
         return f"({finding.row:.0f}, {finding.col:.0f})"
     return _p(finding.note or "not given", _SMALL)
+
+
+def _ai_section(content: ReportContent, width: float) -> list[Flowable]:
+    """Predictions per image and aggregate, ground truth beside them, model versions."""
+    ai = content.ai
+    if ai is None:
+        return []
+    out: list[Flowable] = [Paragraph("AI classification (research)", _H2),
+                           Paragraph(f"<b>{escape(RESEARCH_NOTICE)}</b> Two-stage ResNet cascade: stage 1 "
+                              "normal vs abnormal, stage 2 benign vs malignant; suspicion 1-10 is "
+                              "not a BI-RADS category.", _SMALL)]
+    if ai.disabled:
+        out.append(_p(f"AI disabled: {ai.disabled}", _WARN))
+        return out
+    rows: list[list[Any]] = [["Image", "p(abnormal)", "p(malignant)", "Call", "Suspicion",
+                              "Ground truth", "Models"]]
+    for row in ai.rows:
+        rows.append([_p(str(cell), _SMALL) for cell in row])
+    fractions = (0.15, 0.11, 0.11, 0.17, 0.09, 0.12, 0.25)
+    table = Table(rows, colWidths=[f * width for f in fractions], repeatRows=1)
+    table.setStyle(_GRID)
+    out.append(table)
+    for scope, text in ai.aggregates:
+        out.append(Paragraph(f"<b>{escape(scope)}:</b> {escape(text)}", _SMALL))
+    if ai.explanations:
+        out.append(Paragraph("<b>Explanations shown in the pictures:</b>", _SMALL))
+        for layer, setting, status in ai.explanations:
+            extra = f" ({escape(setting)})" if setting else ""
+            out.append(Paragraph(f"- {escape(layer)}{extra}: {escape(status)}", _SMALL))
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(ai.versions.items())) or "-"
+    out.append(Paragraph(f"Model versions: {escape(versions)}"
+                  + (f" · device {escape(ai.device)}" if ai.device else ""), _SMALL))
+    return out
 
 
 def _warnings_section(content: ReportContent) -> list[Flowable]:

@@ -1,4 +1,8 @@
-"""The Layers dock: one row per segmentation overlay with its style and its agreement.
+"""The Layers dock: one row per overlay (segmentations and the AI layers) with its style.
+
+The AI rows (:data:`~mammoview.gui.aijobs.AI_LAYERS`: the cascade's patch heatmap,
+Grad-CAM, LIME) have no contour/fill switch; under them the explanation settings: which
+stage is explained and LIME's sample count.
 
 Each row: a checkbox (shown or not), a colour button, an opacity slider, a
 contour/fill switch and a status line (Dice/IoU against the ground truth,
@@ -15,15 +19,18 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
+    QComboBox,
+    QFormLayout,
     QGridLayout,
     QLabel,
     QSlider,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from mammoview.gui.overlayjobs import LAYERS
+from mammoview.gui.aijobs import AI_LAYERS, ALL_LAYERS, DEFAULT_LIME_SAMPLES, LIME_NEGATIVE_COLOR
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,11 @@ DEFAULT_STYLES = {
     "pectoral": LayerStyle(False, "#ff9800", 0.4, "fill"),
     "otsu": LayerStyle(False, "#ffeb3b", 0.5, "fill"),
     "unet": LayerStyle(False, "#e040fb", 0.5, "fill"),
+    "aiheat": LayerStyle(False, "#ff5722", 0.55, "fill"),
+    "gradcam": LayerStyle(False, "#ff5722", 0.6, "fill"),
+    "lime": LayerStyle(False, "#ff1744", 0.75, "fill"),
 }
+LIME_SAMPLE_RANGE = (20, 5000)
 
 
 class _Row:
@@ -88,9 +99,12 @@ class LayersPanel(QWidget):
     -------
     styleChanged(str)
         A layer's visibility, colour, opacity or mode changed (its name).
+    explainChanged()
+        The explained stage or LIME's sample count changed.
     """
 
     styleChanged = Signal(str)
+    explainChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -104,8 +118,10 @@ class LayersPanel(QWidget):
         grid.setVerticalSpacing(2)
         layout.addLayout(grid)
         layout.addStretch(1)
-        for i, (name, title) in enumerate(LAYERS.items()):
+        for i, (name, title) in enumerate(ALL_LAYERS.items()):
             row = _Row(name, title, grid, i, self)
+            if name in AI_LAYERS:
+                row.mode.hide()  # heat and signed weights have no contour
             self._rows[name] = row
             row.check.toggled.connect(lambda on, n=name: self._edit(n, visible=on))
             row.opacity.valueChanged.connect(lambda v, n=name: self._edit(n, opacity=v / 100.0))
@@ -113,8 +129,42 @@ class LayersPanel(QWidget):
                 lambda on, n=name: self._edit(n, mode="contour" if on else "fill"))
             row.color.clicked.connect(lambda _=False, n=name: self._choose_color(n))
         grid.setColumnStretch(2, 1)
-        for name in LAYERS:
+        self._rows["lime"].check.setToolTip(
+            f"LIME superpixels: the layer's colour pushes towards the explained class, "
+            f"blue ({LIME_NEGATIVE_COLOR}) away from it; opacity = weight")
+        form = QFormLayout()
+        form.setContentsMargins(0, 6, 0, 0)
+        self.explain_stage = QComboBox(self)
+        self.explain_stage.setObjectName("explainStage")
+        self.explain_stage.addItem("Stage 1: p(abnormal)", 1)
+        self.explain_stage.addItem("Stage 2: p(malignant)", 2)
+        self.lime_samples = QSpinBox(self)
+        self.lime_samples.setObjectName("limeSamples")
+        self.lime_samples.setRange(*LIME_SAMPLE_RANGE)
+        self.lime_samples.setSingleStep(50)
+        self.lime_samples.setValue(DEFAULT_LIME_SAMPLES)
+        self.lime_samples.setKeyboardTracking(False)  # one change per edit, not per digit
+        form.addRow("Explain", self.explain_stage)
+        form.addRow("LIME samples", self.lime_samples)
+        layout.insertLayout(1, form)
+        self.explain_stage.currentIndexChanged.connect(lambda _: self.explainChanged.emit())
+        self.lime_samples.valueChanged.connect(lambda _: self.explainChanged.emit())
+        for name in ALL_LAYERS:
             self._show(name)
+
+    def explain_settings(self) -> tuple[int, int]:
+        """(stage explained, LIME sample count)."""
+        return int(self.explain_stage.currentData()), int(self.lime_samples.value())
+
+    def set_explain_settings(self, stage: int, samples: int, *, emit: bool = True) -> None:
+        for widget in (self.explain_stage, self.lime_samples):
+            widget.blockSignals(not emit)
+        try:
+            self.explain_stage.setCurrentIndex(max(0, self.explain_stage.findData(int(stage))))
+            self.lime_samples.setValue(int(samples))
+        finally:
+            for widget in (self.explain_stage, self.lime_samples):
+                widget.blockSignals(False)
 
     # -- state -------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -155,6 +205,8 @@ class LayersPanel(QWidget):
             self._disabled.pop(name, None)
         for widget in (row.check, row.color, row.opacity, row.mode):
             widget.setEnabled(not reason)
+        if reason:
+            row.check.setToolTip(reason)
 
     def unavailable_reason(self, name: str) -> str | None:
         return self._disabled.get(name)

@@ -13,14 +13,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QTransform
 
-from mammoview.gui.overlayjobs import LAYERS
+from mammoview.gui.aijobs import ALL_LAYERS, LIME_NEGATIVE_COLOR
 
 # Above the image, below the findings circles (z 10).
 BASE_Z = 5
 
 
-def layer_lut(rgba: tuple[int, int, int, int], mode: str) -> np.ndarray:
+def layer_lut(rgba: tuple[int, int, int, int], mode: str, kind: str = "mask") -> np.ndarray:
     """(256, 4) uint8 RGBA table for the codes: fill paints 1 and 2, contour only 2.
+
+    ``kind`` "signed" (LIME): 128 + k in the layer's colour, 128 - k in
+    :data:`~mammoview.gui.aijobs.LIME_NEGATIVE_COLOR`, opacity rising with k (the
+    weight); "heat": a blue-to-red ramp whose opacity rises with the value.
 
     Examples
     --------
@@ -29,11 +33,36 @@ def layer_lut(rgba: tuple[int, int, int, int], mode: str) -> np.ndarray:
     """
     r, g, b, a = rgba
     lut = np.zeros((256, 4), np.uint8)
+    if kind == "signed":
+        strength = np.arange(1, 128, dtype=np.float32) / 127.0
+        alpha = np.round(a * strength).astype(np.uint8)
+        lut[129:256, :3] = (r, g, b)
+        lut[129:256, 3] = alpha
+        neg = LIME_NEGATIVE_COLOR
+        lut[127:0:-1, :3] = (int(neg[1:3], 16), int(neg[3:5], 16), int(neg[5:7], 16))
+        lut[127:0:-1, 3] = alpha
+        lut[0] = lut[1]
+        return lut
+    if kind == "heat":
+        return heat_lut(a)
     if mode == "fill":
         lut[1] = (r, g, b, a)
         lut[2] = (r, g, b, min(255, a + (255 - a) // 2))  # a slightly firmer edge
     else:
         lut[2] = (r, g, b, a)
+    return lut
+
+
+def heat_lut(alpha: int) -> np.ndarray:
+    """(256, 4) RGBA ramp for a 0-255 heat: transparent blue at 0 to opaque red at 255."""
+    t = np.linspace(0.0, 1.0, 256, dtype=np.float32)
+    rgb = np.stack([np.clip(1.5 - np.abs(4 * t - 3), 0, 1),   # red peaks at the top
+                    np.clip(1.5 - np.abs(4 * t - 2), 0, 1),   # green in the middle
+                    np.clip(1.5 - np.abs(4 * t - 1), 0, 1)], axis=1)
+    lut = np.zeros((256, 4), np.uint8)
+    lut[:, :3] = np.round(255 * rgb).astype(np.uint8)
+    # Weak evidence stays see-through: opacity grows with the value.
+    lut[:, 3] = np.round(alpha * np.clip((t - 0.15) / 0.85, 0, 1) ** 0.8).astype(np.uint8)
     return lut
 
 
@@ -56,17 +85,18 @@ class MaskLayers:
         item = self.items.get(layer)
         if item is None:
             item = pg.ImageItem(autoDownsample=False)
-            item.setZValue(BASE_Z + list(LAYERS).index(layer))
+            item.setZValue(BASE_Z + list(ALL_LAYERS).index(layer))
             self._view_box.addItem(item, ignoreBounds=True)
             self.items[layer] = item
         self.displays[layer] = display
         self._styles[layer] = style
         item.setImage(display.codes, autoLevels=False, levels=(0, 255),
-                      lut=layer_lut(style.rgba(), style.mode))
+                      lut=layer_lut(style.rgba(), style.mode, display.kind))
         step = float(display.step)
         cols = float(display.shape[1])
-        item.setTransform(QTransform(-step, 0, 0, step, cols, 0) if flipped
-                          else QTransform(step, 0, 0, step, 0, 0))
+        row0, col0 = (float(v) for v in display.origin)
+        item.setTransform(QTransform(-step, 0, 0, step, cols - col0, row0) if flipped
+                          else QTransform(step, 0, 0, step, col0, row0))
         item.setVisible(bool(style.visible))
 
     def set_style(self, layer: str, style) -> None:
@@ -74,7 +104,9 @@ class MaskLayers:
         self._styles[layer] = style
         if item is None:
             return
-        item.setLookupTable(layer_lut(style.rgba(), style.mode))
+        display = self.displays.get(layer)
+        item.setLookupTable(layer_lut(style.rgba(), style.mode,
+                                      getattr(display, "kind", "mask")))
         item.setVisible(bool(style.visible))
 
     def remove(self, layer: str) -> None:
