@@ -3,6 +3,7 @@ editing at once lose nothing and never see "database is locked"."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import select
@@ -18,7 +19,7 @@ from mammoview.io.phantom import demo_studies
 from mammoview.reading import ReadingSession, ReadingStore
 from mammoview.reading.model import ImageContext
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs fork and SIGKILL")
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs a fork server and SIGKILL")
 
 KILLS = 60
 CONTEXT = ImageContext("phantom:phantom-1-RCC", "R", "CC", (0.15, 0.15), "synthetic phantom")
@@ -28,64 +29,87 @@ def edit_note(round_no: int, i: int) -> str:
     return f"r{round_no}-e{i}"
 
 
-def _edit_forever(db_path, round_no: int, fd: int) -> None:
+def _edit_forever(db_path, round_no: int, ack_path: str) -> None:
     """The child: open the study (taking over the killed owner's lease) and edit until killed.
 
     Edit i is, by i % 4: add a finding, set the impression, add a ruler, change the note of
-    the finding added last. After each edit returns (committed) it writes an ACK line.
+    the finding added last. After each edit returns (committed) it appends an ACK line to
+    ``ack_path`` with one unbuffered write.
     """
-    session = ReadingSession.open(ReadingStore(db_path), demo_studies()[0], allow_read_only=False)
-    last = None
-    i = 0
-    while True:
-        note = edit_note(round_no, i)
-        kind = i % 4
-        if kind == 0:
-            last = session.add_point(CONTEXT, "mass", (float(i), 1.0), note=note)
-            line = f"F {last.id} {note}"
-        elif kind == 1:
-            session.set_impression(note)
-            line = f"I - {note}"
-        elif kind == 2:
-            ruler = session.add_ruler(CONTEXT, (0.0, 0.0), (float(i), 2.0), note=note)
-            line = f"M {ruler.id} {note}"
-        else:
-            session.update_finding(last.id, note=note)
-            line = f"U {last.id} {note}"
-        os.write(fd, (line + "\n").encode())
-        i += 1
+    fd = os.open(ack_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        session = ReadingSession.open(ReadingStore(db_path), demo_studies()[0], allow_read_only=False)
+        os.write(fd, b"READY - -\n")
+        last = None
+        i = 0
+        while True:
+            note = edit_note(round_no, i)
+            kind = i % 4
+            if kind == 0:
+                last = session.add_point(CONTEXT, "mass", (float(i), 1.0), note=note)
+                line = f"F {last.id} {note}"
+            elif kind == 1:
+                session.set_impression(note)
+                line = f"I - {note}"
+            elif kind == 2:
+                ruler = session.add_ruler(CONTEXT, (0.0, 0.0), (float(i), 2.0), note=note)
+                line = f"M {ruler.id} {note}"
+            else:
+                session.update_finding(last.id, note=note)
+                line = f"U {last.id} {note}"
+            os.write(fd, (line + "\n").encode())
+            i += 1
+    except BaseException as err:  # noqa: BLE001 - reported to the parent through the file
+        os.write(fd, f"ERR {type(err).__name__}: {err}\n".encode())
+        raise
 
 
-def _run_child(db_path, round_no: int, delay_s: float) -> list[list[str]]:
-    """Fork a child that edits; SIGKILL it after ``delay_s``; return its ACK lines."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never return into pytest
-        status = 0
-        try:
-            os.close(read_fd)
-            _edit_forever(db_path, round_no, write_fd)
-        except BaseException as err:  # noqa: BLE001 - reported to the parent, then exit
-            os.write(write_fd, f"ERR {type(err).__name__}: {err}\n".encode())
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write_fd)
+# Children come from a fork server, not from a fork of pytest itself: by the time this
+# test runs, the pytest process may have Qt and worker threads (GUI tests), and forking a
+# threaded process can deadlock the child on a lock another thread held. The server is a
+# fresh process that has imported the reading code once, so each child still starts fast.
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["mammoview.reading", "mammoview.io.phantom"])
+
+
+def _ready(ack_path: str) -> bool:
+    try:
+        with open(ack_path, "rb") as fh:
+            return fh.read(5) == b"READY"
+    except FileNotFoundError:
+        return False
+
+
+def _run_child(db_path, round_no: int, delay_s: float, ack_path) -> list[list[str]]:
+    """Start a child that edits; SIGKILL it after ``delay_s``; return its ACK lines."""
+    ack_path = str(ack_path)
+    if os.path.exists(ack_path):
+        os.unlink(ack_path)
+    child = _CONTEXT.Process(target=_edit_forever, args=(str(db_path), round_no, ack_path))
+    child.start()
+    # Kill at a random moment of the editing, not of the child's start-up.
+    deadline = time.monotonic() + 30
+    while not _ready(ack_path):
+        assert child.is_alive(), "the editing child died before it was ready"
+        assert time.monotonic() < deadline, "the editing child did not start within 30 s"
+        time.sleep(0.002)
     time.sleep(delay_s)
-    os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)  # reap it, so its pid is no longer alive
-    data = b""
-    while chunk := os.read(read_fd, 65536):
-        data += chunk
-    os.close(read_fd)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()  # reap it, so its pid is no longer alive
+    try:
+        with open(ack_path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        data = b""
     lines = [line.split(" ", 2) for line in data.decode().split("\n") if line]
     errors = [" ".join(line) for line in lines if line[0] == "ERR"]
     assert not errors, errors
-    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert child.exitcode == -signal.SIGKILL
+    lines = [line for line in lines if line[0] != "READY"]
     return lines
 
 
-def test_sigkill_at_random_moments_loses_no_acknowledged_edit(db_path):
+def test_sigkill_at_random_moments_loses_no_acknowledged_edit(db_path, tmp_path):
     rng = random.Random(1234)
     key = "phantom:phantom-study-1"
     revision = 0
@@ -95,7 +119,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_edit(db_path):
     total_acks = 0
     started = time.monotonic()
     for round_no in range(KILLS):
-        acks = _run_child(db_path, round_no, rng.uniform(0.0, 0.06))
+        acks = _run_child(db_path, round_no, rng.uniform(0.0, 0.06), tmp_path / "acks.txt")
         total_acks += len(acks)
         for kind, item_id, note in acks:
             if kind in ("F", "U"):
@@ -156,12 +180,15 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_two_processes_editing_different_studies_lose_nothing(db_path):
+def test_two_processes_editing_different_studies_lose_nothing(db_path, tmp_path):
     ReadingStore(db_path).close()  # create the schema first, as the app does on start
     start = time.time() + 1.5  # both start editing at the same moment
+    # The writers' output goes to files: thousands of ACK lines would fill a pipe that
+    # nobody reads until they exit, and block them.
+    logs = [(open(tmp_path / f"out{n}.txt", "w+"), open(tmp_path / f"err{n}.txt", "w+")) for n in (0, 1)]
     procs = [
         subprocess.Popen([sys.executable, "-c", WRITER, str(db_path), str(n), repr(start), "3"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=logs[n][0], stderr=logs[n][1], text=True)
         for n in (0, 1)
     ]
     reader = ReadingStore(db_path)  # a third connection reading the worklist meanwhile
@@ -170,7 +197,14 @@ def test_two_processes_editing_different_studies_lose_nothing(db_path):
         reader.summaries()
         polls += 1
         time.sleep(0.02)
-    outputs = [p.communicate(timeout=30) for p in procs]
+    outputs = []
+    for proc, (out, err) in zip(procs, logs):
+        proc.wait(timeout=30)
+        out.seek(0)
+        err.seek(0)
+        outputs.append((out.read(), err.read()))
+        out.close()
+        err.close()
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0, err
         assert "locked" not in err.lower() and "busy" not in err.lower(), err
