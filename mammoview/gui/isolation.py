@@ -51,8 +51,9 @@ class ProcessLane:
         Pool size; two suits a two-core machine and the four views of a hanging.
     """
 
-    def __init__(self, processes: int = DEFAULT_PROCESSES) -> None:
+    def __init__(self, processes: int = DEFAULT_PROCESSES, *, niceness: int | None = None) -> None:
         self.processes = max(1, int(processes))
+        self.niceness = CHILD_NICENESS if niceness is None else int(niceness)
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._unavailable: str | None = None
@@ -72,7 +73,8 @@ class ProcessLane:
                     # deadlock the child on a lock some other thread held.
                     context = multiprocessing.get_context("spawn")
                     self._executor = ProcessPoolExecutor(
-                        self.processes, mp_context=context, initializer=_lower_priority)
+                        self.processes, mp_context=context, initializer=_lower_priority,
+                        initargs=(self.niceness,))
                 except (OSError, ValueError, ImportError) as exc:
                     self._unavailable = f"cannot start decoding processes: {exc}"
                     raise LaneUnavailable(self._unavailable) from None
@@ -169,9 +171,10 @@ class ProcessLane:
 CHILD_NICENESS = 10
 
 
-def _lower_priority() -> None:
+def _lower_priority(niceness: int = CHILD_NICENESS) -> None:
     try:
-        os.nice(CHILD_NICENESS)
+        if niceness:
+            os.nice(niceness)
     except (AttributeError, OSError):  # not on this platform, or not allowed
         pass
 
@@ -235,3 +238,21 @@ def shared_lane() -> ProcessLane:
             _shared = ProcessLane()
             atexit.register(_shared.shutdown)
         return _shared
+
+
+# ------------------------------------------------------------------ the decoding lane
+#: Decoding is what the reader waits for, so it has processes of its own, less niced than
+#: the background lane's: a newly shown study must not queue its decode behind the
+#: enhancement, segmentation and AI work still running for the previous image.
+DECODE_NICENESS = 3
+_decode: ProcessLane | None = None
+
+
+def decode_lane() -> ProcessLane:
+    """The process-wide lane for decoding images that are about to be shown."""
+    global _decode
+    with _shared_lock:
+        if _decode is None:
+            _decode = ProcessLane(niceness=DECODE_NICENESS)
+            atexit.register(_decode.shutdown)
+        return _decode

@@ -51,7 +51,7 @@ from mammoview.gui.panels.layers import DEFAULT_STYLES, LayersPanel, LayerStyle
 from mammoview.gui.panels.problems import ProblemsList
 from mammoview.gui.panels.study_browser import StudyBrowser, format_date, study_title
 from mammoview.gui.settings import AppSettings
-from mammoview.gui.isolation import LaneUnavailable, shared_lane
+from mammoview.gui.isolation import LaneUnavailable, decode_lane, shared_lane
 from mammoview.gui.viewer import ViewContent, ViewerArea
 from mammoview.gui.viewer.prepare import (
     PreparedContent,
@@ -128,10 +128,11 @@ class MainWindow(QMainWindow):
         self.position: _Position | None = None
         self.image: Image | None = None  # the image shown in panels mode
         self._prepared: PreparedImage | None = None  # ... and what the viewer draws of it
-        self.decoder = shared_lane()  # DICOM decoding, off this process's GIL
-        # Enhancements run in the same processes (they hold the GIL in long stretches);
-        # None runs them on worker threads (tests that spy on _compute, or no processes).
-        self.compute_lane = self.decoder
+        self.decoder = decode_lane()  # DICOM decoding, off this process's GIL
+        # Enhancements, layers and AI run in a second, lower-priority pool (they hold the
+        # GIL in long stretches); None runs them on worker threads (tests that spy on
+        # _compute, or no processes).
+        self.compute_lane = shared_lane()
         # Use the trained super-resolution model when one is installed (else bicubic).
         # MAMMOVIEW_SR_MODEL=off skips it: on a CPU it takes about 2 s per 256-pixel
         # tile, minutes for a full-field image (tests and benchmarks of other things).
@@ -167,8 +168,10 @@ class MainWindow(QMainWindow):
         self.runner.busyChanged.connect(self._on_busy)
         self.layers.styleChanged.connect(self._on_layer_style)
         self.viewsSettled.connect(self._probe_unet)
-        # Start the decoding processes now, while the user picks a file.
+        # Start the processes now, while the user picks a file.
         self.decoder.warm_up()
+        if self.compute_lane is not None:
+            self.compute_lane.warm_up()
 
     # ================================================================ construction
     def _build_central(self) -> None:
