@@ -40,7 +40,9 @@ bench: $(VENV)/.installed-bench
 # Regenerates docs/screenshot.png (the README's picture) in a real X window under Xvfb.
 screenshot: $(STAMP)
 	@bash scripts/system-deps.sh
-	xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb $(VENV)/bin/mammoview --demo --screenshot docs/screenshot.png
+	tmp=$$(mktemp -d) && xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb \
+		MAMMOVIEW_CONFIG_DIR=$$tmp/config MAMMOVIEW_DATA_DIR=$$tmp/data MAMMOVIEW_LAYERS=breast \
+		$(VENV)/bin/mammoview --demo --screenshot docs/screenshot.png; rm -rf $$tmp
 
 clean:
 	rm -rf $(VENV) build *.egg-info

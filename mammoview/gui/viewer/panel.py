@@ -271,7 +271,8 @@ class ImagePanel(QFrame):
         """Banner across the top of the view, findings note across its bottom."""
         width = max(self.view.width(), 50)
         self.banner.setFixedWidth(width)
-        self.banner.adjustSize()
+        # A wrapped label does not grow by itself: give it the height its text needs.
+        self.banner.setFixedHeight(max(self.banner.heightForWidth(width), self.banner.sizeHint().height()))
         self.banner.move(0, 0)
         self.pending_label.move(8, self.banner.height() + 8 if self.banner.isVisible() else 8)
         self.findings_note.setFixedWidth(width)
