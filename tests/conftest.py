@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,19 @@ def mias_dir() -> Path:
 @pytest.fixture(scope="session")
 def dicom_samples() -> Path:
     return require_data("dicom-samples")
+
+
+@pytest.fixture
+def mias_pgm_folder(tmp_path):
+    """The four distributed MIAS PGMs with the real Info.txt beside them (a user's download)."""
+    src = require_data("mias-pgm")
+    info = require_data("mias", "Info.txt")
+    folder = tmp_path / "mias"
+    folder.mkdir()
+    for pgm in sorted(src.glob("*.pgm")):
+        shutil.copy(pgm, folder / pgm.name)
+    shutil.copy(info, folder / "Info.txt")
+    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import sys
 import types
@@ -20,17 +19,6 @@ from mammoview.core.progress import Progress
 from tests.conftest import REPO_ROOT, require_data
 
 
-@pytest.fixture
-def mias_folder(tmp_path):
-    """The distributed MIAS PGMs with the real Info.txt beside them."""
-    src = require_data("mias-pgm")
-    info = require_data("mias", "Info.txt")
-    folder = tmp_path / "mias"
-    folder.mkdir()
-    for pgm in sorted(src.glob("*.pgm")):
-        shutil.copy(pgm, folder / pgm.name)
-    shutil.copy(info, folder / "Info.txt")
-    return folder
 
 
 def _one_error_line(err: str) -> str:
@@ -45,9 +33,9 @@ def _one_error_line(err: str) -> str:
 
 
 @pytest.mark.parametrize(("view", "factor"), [("clahe", 1), ("superres", 2)])
-def test_enhance_real_mias_image_writes_png_of_the_right_size(tmp_path, mias_folder, capsys, view, factor):
+def test_enhance_real_mias_image_writes_png_of_the_right_size(tmp_path, mias_pgm_folder, capsys, view, factor):
     out = tmp_path / f"{view}.png"
-    assert main(["enhance", str(mias_folder / "mdb001.pgm"), "--view", view, "-o", str(out)]) == 0
+    assert main(["enhance", str(mias_pgm_folder / "mdb001.pgm"), "--view", view, "-o", str(out)]) == 0
     with PILImage.open(out) as png:
         assert png.size == (1024 * factor, 1024 * factor)
         assert png.mode.startswith("I")  # 16-bit greyscale by default
@@ -56,9 +44,9 @@ def test_enhance_real_mias_image_writes_png_of_the_right_size(tmp_path, mias_fol
     assert f"{1024 * factor} x {1024 * factor}" in capsys.readouterr().out
 
 
-def test_enhance_parameters_and_8_bit_output(tmp_path, mias_folder):
+def test_enhance_parameters_and_8_bit_output(tmp_path, mias_pgm_folder):
     out = tmp_path / "w.png"
-    args = ["enhance", str(mias_folder / "mdb002.pgm"), "--view", "wavelet", "--wavelet", "db2",
+    args = ["enhance", str(mias_pgm_folder / "mdb002.pgm"), "--view", "wavelet", "--wavelet", "db2",
             "--levels", "3", "--gain", "1.5", "--bits", "8", "-o", str(out)]
     assert main(args) == 0
     with PILImage.open(out) as png:
@@ -82,9 +70,9 @@ def test_enhance_missing_file_is_one_line_and_exit_1(tmp_path, capsys):
         (["--view", "clahe"], "-o/--output"),
     ],
 )
-def test_enhance_usage_mistakes_exit_2(tmp_path, mias_folder, capsys, extra, message):
+def test_enhance_usage_mistakes_exit_2(tmp_path, mias_pgm_folder, capsys, extra, message):
     out = tmp_path / "o.png"
-    args = ["enhance", str(mias_folder / "mdb001.pgm"), *[str(out) if a == "OUT" else a for a in extra]]
+    args = ["enhance", str(mias_pgm_folder / "mdb001.pgm"), *[str(out) if a == "OUT" else a for a in extra]]
     assert main(args) == 2
     assert message in _one_error_line(capsys.readouterr().err)
     assert not out.exists()
@@ -101,9 +89,9 @@ def test_enhance_undecodable_mammogram_is_a_failure(tmp_path, capsys):
 # ---------------------------------------------------------------- report
 
 
-def test_report_on_mias_folder_writes_pdf_listing_findings(tmp_path, mias_folder, capsys):
+def test_report_on_mias_folder_writes_pdf_listing_findings(tmp_path, mias_pgm_folder, capsys):
     out = tmp_path / "out.pdf"
-    code = main(["report", str(mias_folder), "-o", str(out), "--views", "original,clahe",
+    code = main(["report", str(mias_pgm_folder), "-o", str(out), "--views", "original,clahe",
                  "--impression", "Benign masses, no change."])
     assert code == 0
     pages = [" ".join(p.extract_text().split()) for p in PdfReader(str(out)).pages]
@@ -116,12 +104,12 @@ def test_report_on_mias_folder_writes_pdf_listing_findings(tmp_path, mias_folder
     assert "wrote" in capsys.readouterr().out
 
 
-def test_report_bad_views_or_unwritable_output(tmp_path, mias_folder, capsys):
-    assert main(["report", str(mias_folder), "-o", str(tmp_path / "r.pdf"), "--views", "original,foo"]) == 2
+def test_report_bad_views_or_unwritable_output(tmp_path, mias_pgm_folder, capsys):
+    assert main(["report", str(mias_pgm_folder), "-o", str(tmp_path / "r.pdf"), "--views", "original,foo"]) == 2
     assert "unknown view 'foo'" in _one_error_line(capsys.readouterr().err)
-    assert main(["report", str(mias_folder), "-o", str(tmp_path / "no" / "r.pdf")]) == 1
+    assert main(["report", str(mias_pgm_folder), "-o", str(tmp_path / "no" / "r.pdf")]) == 1
     assert "r.pdf" in _one_error_line(capsys.readouterr().err)
-    assert list(tmp_path.iterdir()) == [mias_folder]
+    assert list(tmp_path.iterdir()) == [mias_pgm_folder]
 
 
 def test_report_with_only_unreadable_files_fails(tmp_path, capsys):
@@ -136,9 +124,9 @@ def test_report_with_only_unreadable_files_fails(tmp_path, capsys):
 # ---------------------------------------------------------------- info
 
 
-def test_info_lists_studies_views_and_ground_truth(mias_folder, capsys):
+def test_info_lists_studies_views_and_ground_truth(mias_pgm_folder, capsys):
     truncated = require_data("dicom-samples", "other", "pydicom_MR_truncated.dcm")
-    assert main(["info", str(mias_folder), str(truncated)]) == 0
+    assert main(["info", str(mias_pgm_folder), str(truncated)]) == 0
     out = capsys.readouterr().out
     assert "MIAS patient 1" in out and "MIAS patient 3" in out
     assert "RMLO, LMLO" in out
@@ -226,15 +214,15 @@ def test_subprocess_exit_codes_and_one_line_errors(tmp_path):
     assert not (tmp_path / "o.png").exists()
 
 
-def test_headless_commands_never_import_qt(tmp_path, mias_folder):
+def test_headless_commands_never_import_qt(tmp_path, mias_pgm_folder):
     script = (
         "import sys\n"
         "from mammoview.cli import main\n"
-        f"rc = [main(['enhance', {str(mias_folder / 'mdb001.pgm')!r}, '--view', 'clahe', "
+        f"rc = [main(['enhance', {str(mias_pgm_folder / 'mdb001.pgm')!r}, '--view', 'clahe', "
         f"'-o', {str(tmp_path / 'e.png')!r}]),\n"
-        f"      main(['report', {str(mias_folder / 'mdb002.pgm')!r}, '-o', {str(tmp_path / 'r.pdf')!r}, "
+        f"      main(['report', {str(mias_pgm_folder / 'mdb002.pgm')!r}, '-o', {str(tmp_path / 'r.pdf')!r}, "
         "'--views', 'original']),\n"
-        f"      main(['info', {str(mias_folder)!r}])]\n"
+        f"      main(['info', {str(mias_pgm_folder)!r}])]\n"
         "qt = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))\n"
         "print('RC', rc, 'QT', qt)\n"
     )

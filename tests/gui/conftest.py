@@ -1,14 +1,31 @@
 """GUI tests: no trained super-resolution model unless a test asks for it.
 
-On a CPU the shipped EDSR takes about 2 s per 256-pixel tile; the window tests check
-the window, and tests/gui/test_superres_panel.py checks the model path on a small image.
+On a CPU the shipped EDSR takes about half a second per 256-pixel tile, seconds per
+image: the window tests check the window; tests/enhance/test_superres_model.py checks the
+model path on small images.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from mammoview.gui.main_window import MainWindow
+
 
 @pytest.fixture(autouse=True)
 def _no_sr_model(monkeypatch):
     monkeypatch.setenv("MAMMOVIEW_SR_MODEL", "off")
+
+
+@pytest.fixture
+def window(qtbot):
+    """A shown, active main window; closed and its workers drained afterwards."""
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    yield win
+    win.close()
+    win.runner.wait_for_done(10_000)

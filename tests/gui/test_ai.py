@@ -13,7 +13,6 @@ from PIL import Image as PILImage
 from pypdf import PdfReader
 
 import mammoview.nets.store as store
-from mammoview.gui.main_window import MainWindow
 from mammoview.nets.store import user_models_dir
 from tests.conftest import require_data
 
@@ -29,16 +28,6 @@ def models(monkeypatch, tmp_path):
     return save_tiny_cascade(user_models_dir())
 
 
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-    win.runner.wait_for_done(10_000)
 
 
 def mias(*names: str) -> list[str]:

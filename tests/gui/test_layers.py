@@ -24,16 +24,6 @@ SETTLE_MS = 90_000
 DDSM_ID = "A_0002_1.RIGHT_MLO"
 
 
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-    win.runner.wait_for_done(10_000)
 
 
 @pytest.fixture

@@ -22,16 +22,6 @@ from mammoview.gui.settings import AppSettings
 SETTLE_MS = 60_000
 
 
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    yield win
-    win.close()
 
 
 @pytest.fixture

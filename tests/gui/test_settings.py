@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from mammoview.enhance.params import ClaheParams, WaveletParams
 from mammoview.gui.settings import MAX_RECENT, AppSettings, settings_path

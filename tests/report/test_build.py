@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 
 import pytest
@@ -13,20 +12,8 @@ from mammoview.io.discovery import discover
 from mammoview.io.loader import load_image
 from mammoview.io.phantom import demo_studies
 from mammoview.report.pdf import build_report, write_report
-from tests.conftest import require_data
 
 
-@pytest.fixture
-def mias_pgm_folder(tmp_path):
-    """The four distributed MIAS PGMs with the real Info.txt beside them (a user's download)."""
-    src = require_data("mias-pgm")
-    info = require_data("mias", "Info.txt")
-    folder = tmp_path / "mias"
-    folder.mkdir()
-    for pgm in sorted(src.glob("*.pgm")):
-        shutil.copy(pgm, folder / pgm.name)
-    shutil.copy(info, folder / "Info.txt")
-    return folder
 
 
 def _page_texts(path):

@@ -8,14 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-try:  # the shared metric, once mammoview.imaging.metrics is there
-    from mammoview.imaging.metrics import dice
-except ImportError:  # pragma: no cover - until then, the same formula here
-
-    def dice(a: np.ndarray, b: np.ndarray) -> float:
-        a, b = np.asarray(a, bool), np.asarray(b, bool)
-        total = int(a.sum()) + int(b.sum())
-        return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
+from mammoview.imaging.metrics import dice
+from mammoview.io.mias import parse_info
 
 
 def read_gray(path: Path) -> np.ndarray:
@@ -38,11 +32,20 @@ def ddsm_case(root: Path, row: dict[str, str]) -> tuple[np.ndarray, np.ndarray, 
 
 
 def mias_findings(info: Path) -> dict[str, list[tuple[int, int]]]:
-    """Located finding centres of MIAS Info.txt as (row, col), row = 1024 - y."""
+    """Located finding centres of MIAS Info.txt as (row, col), read by the project's parser."""
     found: dict[str, list[tuple[int, int]]] = {}
-    for line in info.read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 7 and parts[0].startswith("mdb") and parts[4].isdigit():
-            x, y = int(parts[4]), int(parts[5])
-            found.setdefault(parts[0], []).append((1024 - y, x))
+    for refnum, entry in parse_info(info).items():
+        centres = [(int(f.row), int(f.col)) for f in entry.findings() if f.has_location]
+        if centres:
+            found[refnum] = centres
     return found
+
+
+def split_dice(root: Path, split: str, segment, truth_index: int) -> dict[str, float]:
+    """Dice per DDSM case of ``split``: ``segment(image)`` against mask ``truth_index``
+    of :func:`ddsm_case` (1 breast, 2 pectoral)."""
+    return {
+        row["id"]: dice(segment(case[0]), case[truth_index])
+        for row in ddsm_rows(root, split)
+        for case in [ddsm_case(root, row)]
+    }
