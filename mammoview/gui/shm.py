@@ -176,11 +176,16 @@ def _unlink(name: str, *, tracked: bool = True) -> bool:
         return False
     if not tracked:
         return True
+    _untrack(name)
+    return True
+
+
+def _untrack(name: str) -> None:
+    """Take a block off the resource tracker's list: its owner unlinks it itself."""
     try:
         resource_tracker.unregister("/" + name, "shared_memory")
     except Exception:  # noqa: BLE001 (no tracker running: nothing to tell)
         pass
-    return True
 
 
 def leaked_segments(prefix: str = "mv") -> list[str]:
@@ -219,10 +224,7 @@ class JobControl:
         name = f"{prefix}c"
         block = SharedMemory(name=name, create=True, size=cls.SIZE)
         # The parent owns it: no tracker entry (it unlinks it itself in close()).
-        try:
-            resource_tracker.unregister("/" + name, "shared_memory")
-        except Exception:  # noqa: BLE001
-            pass
+        _untrack(name)
         control = cls(name, block, owner=True)
         control._words[:] = 0
         return control
@@ -239,10 +241,7 @@ class JobControl:
                 os.close(fd)
             return cls(name, None, mapping)
         block = SharedMemory(name=name)
-        try:
-            resource_tracker.unregister("/" + name, "shared_memory")
-        except Exception:  # noqa: BLE001
-            pass
+        _untrack(name)
         return cls(name, block)
 
     def cancel(self) -> None:
@@ -311,10 +310,7 @@ class StreamBlock:
     def create(cls, prefix: str, size: int) -> "StreamBlock":
         name = f"{prefix}s"
         block = SharedMemory(name=name, create=True, size=cls.HEADER + max(1, int(size)))
-        try:
-            resource_tracker.unregister("/" + name, "shared_memory")
-        except Exception:  # noqa: BLE001
-            pass
+        _untrack(name)
         stream = cls(name, block, owner=True)
         stream._words[:] = 0
         return stream
@@ -322,10 +318,7 @@ class StreamBlock:
     @classmethod
     def attach(cls, name: str) -> "StreamBlock":
         block = SharedMemory(name=name)
-        try:
-            resource_tracker.unregister("/" + name, "shared_memory")
-        except Exception:  # noqa: BLE001
-            pass
+        _untrack(name)
         return cls(name, block, owner=False)
 
     # -- child side ----------------------------------------------------------------------
