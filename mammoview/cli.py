@@ -85,9 +85,8 @@ def _run_gui(args: list[str]) -> int:
         description=f"MammoView mammogram review workstation. {RESEARCH_NOTICE}",
         epilog=(
             "headless commands (no window): "
-            "'mammoview enhance PATH --view VIEW -o OUT.png', "
-            "'mammoview report PATH... -o OUT.pdf', 'mammoview info PATH...'; "
-            "add --help to any of them"
+            + ", ".join(f"'mammoview {name}'" for name in SUBCOMMANDS)
+            + "; add --help to any of them"
         ),
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to open")
@@ -119,8 +118,9 @@ def display_problem(environ: Mapping[str, str] | None = None, platform: str | No
     if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
         return ""
     return (
-        "no display to open the window on (DISPLAY is not set); "
-        "the headless commands 'enhance', 'report' and 'info' work without one"
+        "no display to open the window on (DISPLAY is not set); the headless commands ("
+        + ", ".join(SUBCOMMANDS)
+        + ") work without one"
     )
 
 
