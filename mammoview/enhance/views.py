@@ -131,6 +131,15 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 
 
+def bright_is_dense(pixels: np.ndarray, monochrome1: bool) -> np.ndarray:
+    """The stored pixels with bright meaning dense: MONOCHROME1 values are negated.
+
+    Enhancements rescale their input by its own min/max, so negation is all it takes for an
+    enhanced panel to have the polarity of the displayed original. Not a copy otherwise.
+    """
+    return -pixels.astype(np.float32) if monochrome1 else pixels
+
+
 def image_metrics(reference: np.ndarray, result: np.ndarray) -> dict[str, float]:
     """MSE, PSNR (dB) and SSIM of ``result`` against ``reference``, both in [0, 1].
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mammoview.core.progress import NEVER_CANCELLED, Cancelled, CancelToken, Progress
+from mammoview.core.progress import NEVER_CANCELLED, CancelToken, Progress
 from mammoview.explain.superpixels import COMPACTNESS, N_SEGMENTS, Superpixels, compute_superpixels, neutral_image
 
 Predict = Callable[[np.ndarray], np.ndarray]

@@ -19,7 +19,6 @@ Research use only, not for diagnosis.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
@@ -39,7 +38,6 @@ from mammoview.gui.aijobs import (
     heat_display,
     lime_display,
     lime_parts,
-    lime_status,
     models_key,
     probe_models,
     resolve_models,
@@ -47,7 +45,7 @@ from mammoview.gui.aijobs import (
 from mammoview.gui.cache import ViewCache
 from mammoview.gui.isolation import LaneUnavailable
 from mammoview.gui.panels.ai import AiPanel
-from mammoview.gui.viewjobs import SHM_INPUT_BYTES, call_shipped
+from mammoview.gui.viewjobs import call_shipped
 from mammoview.gui.workers import JobFailure, JobRunner
 
 log = logging.getLogger(__name__)
@@ -233,7 +231,7 @@ class AiController(QObject):
             return
         truth = ref.ground_truth
         if self.state == "disabled":
-            self.panel.clear_result(None, ref.display_name, truth, f"not classified: AI disabled")
+            self.panel.clear_result(None, ref.display_name, truth, "not classified: AI disabled")
             return
         result = self.results.get((ref.uid, self.key))
         if result is None:

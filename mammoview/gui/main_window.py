@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -47,12 +47,13 @@ from mammoview.gui.aicontrol import AiController
 from mammoview.gui.aijobs import AI_LAYERS, ALL_LAYERS
 from mammoview.gui.overlayjobs import LAYERS, PARAMS_VERSION, MaskDisplay, run_layer, unet_status
 from mammoview.gui.panels.enhancement import PANELS, EnhancementPanel
-from mammoview.gui.panels.layers import DEFAULT_STYLES, LayersPanel, LayerStyle
+from mammoview.gui.panels.layers import DEFAULT_STYLES, LayersPanel
 from mammoview.gui.panels.problems import ProblemsList
 from mammoview.gui.panels.study_browser import StudyBrowser, format_date, study_title
 from mammoview.gui.settings import AppSettings
 from mammoview.gui.isolation import LaneUnavailable, decode_lane, shared_lane
 from mammoview.gui.viewer import ViewContent, ViewerArea
+from mammoview.gui.viewer.hanging import image_warnings
 from mammoview.gui.viewer.prepare import (
     PreparedContent,
     PreparedImage,
@@ -906,7 +907,7 @@ class MainWindow(QMainWindow):
             return
         self.viewer.show_hanging(images)
         self.hangingShown.emit()
-        warnings = [w for img in images.values() for w in _image_warnings(img.image)]
+        warnings = [w for img in images.values() for w in image_warnings(img.image)]
         self._show_banner(study, None, None, extra=warnings)
         self._pending_views.clear()
         self._set_work("Ready")
@@ -1110,7 +1111,7 @@ class MainWindow(QMainWindow):
         cached = [self.image_cache.get(("image", ref.uid)) for ref in refs]
         images = [c.image if isinstance(c, PreparedImage) else c for c in cached]
         warnings = [f"{img.ref.display_name}: {w}" for img in images if img is not None
-                    for w in _image_warnings(img)]
+                    for w in image_warnings(img)]
         settings = {}
         if self._mode == "panels":
             for name in self.visible_panels():
@@ -1221,7 +1222,7 @@ class MainWindow(QMainWindow):
             if text:
                 parts.append(text)
         if image is not None:
-            parts.extend(_image_warnings(image))
+            parts.extend(image_warnings(image))
         parts.extend(extra or [])
         self.banner.setText("   |   ".join(parts))
         self.banner.setVisible(bool(parts))
@@ -1279,13 +1280,10 @@ def _ready_for_hanging(value) -> bool:
 def _compute(name: str, image: Image, params, ctx):
     """Compute one enhanced view (worker thread). MONOCHROME1 is flipped first so the
     enhanced panel has the same polarity as the displayed original."""
-    from mammoview.enhance.views import compute_view
+    from mammoview.enhance.views import bright_is_dense, compute_view
 
     ctx.check()
-    pixels = image.pixels
-    if image.is_monochrome1:
-        pixels = -pixels.astype(np.float32)
-    result = compute_view(name, pixels, params)
+    result = compute_view(name, bright_is_dense(image.pixels, image.is_monochrome1), params)
     ctx.check()
     return result
 
@@ -1327,14 +1325,6 @@ def _image_caption(image: Image) -> str:
     if image.pixel_spacing_mm:
         text += f" · {image.pixel_spacing_mm[0]:.3g} mm"
     return text
-
-
-def _image_warnings(image: Image) -> list[str]:
-    warnings = list(image.warnings)
-    intent = (image.presentation_intent or "").upper()
-    if intent == "FOR PROCESSING" and not any("FOR PROCESSING" in w.upper() for w in warnings):
-        warnings.insert(0, "FOR PROCESSING image: not intended for display or diagnosis")
-    return warnings
 
 
 def _format_value(value: float) -> str:

@@ -72,10 +72,9 @@ def compute_prepared(
     MONOCHROME1 pixels are negated first so the panel has the original's polarity.
     ``report(done, total)`` receives super-resolution tile progress.
     """
-    from mammoview.enhance.views import compute_view
+    from mammoview.enhance.views import bright_is_dense, compute_view
 
-    if monochrome1:
-        pixels = -pixels.astype(np.float32)
+    pixels = bright_is_dense(pixels, monochrome1)
     found = None
     if name == "superres" and use_model:
         found = _superres_with_model(pixels, params, cancel, report)

@@ -70,11 +70,9 @@ def enhance_image(image: Image, view: str, params: Any = None) -> Any:
     ValueError
         For an unknown view or parameters of the wrong kind.
     """
-    from mammoview.enhance.views import compute_view
+    from mammoview.enhance.views import bright_is_dense, compute_view
 
-    pixels = image.pixels
-    if image.is_monochrome1:
-        pixels = -pixels.astype(np.float32)
+    pixels = bright_is_dense(image.pixels, image.is_monochrome1)
     return compute_view(view, pixels, resolve_params(view, params))
 
 

@@ -11,7 +11,7 @@ decides what is current, so a result can never be shown beside the wrong image.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
