@@ -235,7 +235,9 @@ def load_model(
         module = build(**(card.arch_params or {}))
     except (TypeError, ValueError) as exc:
         raise ModelLoadError(weights, f"cannot build {expected} from the card's parameters ({exc})") from exc
-    check_shapes(weights, module.state_dict(), tensors)
+    variant = (card.arch_params or {}).get("arch")
+    check_shapes(weights, module.state_dict(), tensors,
+                 architecture=f"{expected} ({variant})" if variant else expected)
     own = module.state_dict()
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})
     module.eval()
@@ -244,19 +246,24 @@ def load_model(
     return module, card
 
 
-def check_shapes(path: Path, expected: Mapping[str, Any], found: Mapping[str, Any]) -> None:
-    """Refuse (ModelLoadError) tensors missing, unexpected, or of another shape."""
+def check_shapes(path: Path, expected: Mapping[str, Any], found: Mapping[str, Any], *,
+                 architecture: str = "") -> None:
+    """Refuse (ModelLoadError) tensors missing, unexpected, or of another shape.
+
+    ``architecture`` ("resnet (resnet50)") is named in the reason when given.
+    """
+    lead = f"the tensors do not fit architecture {architecture}: " if architecture else ""
     missing = [k for k in expected if k not in found]
     extra = [k for k in found if k not in expected]
     if missing:
-        raise ModelLoadError(path, f"{len(missing)} tensor(s) missing, e.g. {missing[0]!r}")
+        raise ModelLoadError(path, f"{lead}{len(missing)} tensor(s) missing, e.g. {missing[0]!r}")
     if extra:
-        raise ModelLoadError(path, f"{len(extra)} unexpected tensor(s), e.g. {extra[0]!r}")
+        raise ModelLoadError(path, f"{lead}{len(extra)} unexpected tensor(s), e.g. {extra[0]!r}")
     for name, want in expected.items():
         got = found[name]
         if tuple(got.shape) != tuple(want.shape):
             raise ModelLoadError(
-                path, f"tensor {name!r} has shape {tuple(got.shape)}, the network needs {tuple(want.shape)}"
+                path, f"{lead}tensor {name!r} has shape {tuple(got.shape)}, the network needs {tuple(want.shape)}"
             )
 
 
@@ -273,12 +280,19 @@ def user_models_dir() -> Path:
 def find_model(task: str, *, folders: list[Path] | None = None) -> Path | None:
     """The active model for ``task`` (weights path), or None.
 
-    Looks for ``<task>.safetensors`` with its ``<task>.json`` in the per-user models
-    folder first (a model the user trained), then in the shipped ``models/`` folder.
-    Only presence is checked here; :func:`load_model` checks the contents.
+    Without ``folders``: the model the user made active, else the default
+    (:func:`mammoview.nets.registry.active_model`: versions under the per-user models
+    folder, the shipped ``models/`` folder). With ``folders`` (tests, tools): the first
+    ``<folder>/<task>.safetensors`` that has its ``<task>.json``. Only presence is
+    checked here; :func:`load_model` checks the contents.
     """
-    search = folders if folders is not None else [user_models_dir(), SHIPPED_MODELS_DIR]
-    for folder in search:
+    if folders is None:
+        from mammoview.nets.registry import TASKS, active_model
+
+        if task in TASKS:
+            return active_model(task)
+        folders = [user_models_dir(), SHIPPED_MODELS_DIR]
+    for folder in folders:
         weights, card = model_paths(Path(folder) / task)
         if weights.is_file() and card.is_file():
             return weights

@@ -110,9 +110,11 @@ def test_find_model_prefers_the_user_folder(tmp_path, monkeypatch):
     _saved(user, name="segmentation")
     assert find_model("segmentation", folders=[user, shipped]) == user / "segmentation.safetensors"
     assert find_model("superres", folders=[user, shipped]) is None
+    # Without folders: the registry's active model; a model left directly in the user
+    # folder (the layout before versions) is still the one in use.
     monkeypatch.setenv("MAMMOVIEW_DATA_DIR", str(tmp_path / "data"))
-    _saved(tmp_path / "data" / "models", name="superres")
-    assert find_model("superres") == tmp_path / "data" / "models" / "superres.safetensors"
+    _saved(tmp_path / "data" / "models", name="segmentation")
+    assert find_model("segmentation") == tmp_path / "data" / "models" / "segmentation.safetensors"
 
 
 def test_model_paths_accept_any_of_the_three_spellings(tmp_path):
