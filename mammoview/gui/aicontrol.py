@@ -556,6 +556,14 @@ class AiController(QObject):
             return {"Classifier cascade": "not loaded"}
         return {f"Classifier {task}": f"model {version}" for task, version in sorted(self.versions.items())}
 
+    def study_result(self, study):
+        """The cascade's study result (its most suspicious breast) once every image of
+        ``study`` is classified, else None. Read-only: the worklist's AI column."""
+        if self.state != "ready":
+            return None
+        aggregate = self.aggregates.get(self._aggregate_key(study))
+        return None if aggregate is None else aggregate.study
+
     def report_section(self):
         """The AI results of the reported study as plain report content (or None)."""
         from mammoview.report.content import AiReport
