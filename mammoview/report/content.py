@@ -79,6 +79,45 @@ class AiReport:
     disabled: str = ""
 
 
+@dataclass(frozen=True)
+class ReaderFindingRow:
+    """One reader mark as the report lists it (numbered as drawn on the pictures).
+
+    ``number`` is "1", "2"... for findings and "R1", "R2"... for rulers; ``size`` is
+    text such as "12.4 x 8.1 mm" (or pixels, with ``warning`` saying why).
+    """
+
+    number: str
+    image: str
+    kind: str
+    side_view: str
+    size: str
+    note: str = ""
+    warning: str = ""
+
+
+@dataclass(eq=False)
+class ReaderSection:
+    """The reader's saved reading of one study (from :mod:`mammoview.reading`).
+
+    ``saved`` is False when the study has no saved reading yet (the report says so
+    rather than printing empty assessments).
+    """
+
+    heading: str
+    saved: bool = False
+    state: str = "unread"
+    reader: str = ""
+    updated: str = ""
+    birads_right: int | None = None
+    birads_left: int | None = None
+    birads_overall: int | None = None
+    density: str | None = None
+    impression: str = ""
+    findings: list[ReaderFindingRow] = field(default_factory=list)
+    rulers: list[ReaderFindingRow] = field(default_factory=list)
+
+
 @dataclass(eq=False)
 class ReportContent:
     """Everything one PDF report shows.
@@ -109,6 +148,12 @@ class ReportContent:
         Further studies in the same report (one header row each).
     ai : AiReport or None
         The classifier cascade's predictions, explanations and model versions.
+    readings : list of ReaderSection
+        The reader's saved findings and assessment, one per study that has a reading
+        (see :func:`mammoview.report.reading.attach_readings`).
+    deidentified : bool
+        Patient name, ID and birth date were replaced by study pseudonyms
+        (:func:`mammoview.report.deidentify.deidentify_content`).
     """
 
     title: str = "MammoView report"
@@ -124,6 +169,8 @@ class ReportContent:
     app_version: str = __version__
     other_studies: list[tuple[PatientInfo, StudyInfo]] = field(default_factory=list)
     ai: AiReport | None = None
+    readings: list[ReaderSection] = field(default_factory=list)
+    deidentified: bool = False
 
     @property
     def all_studies(self) -> list[tuple[PatientInfo, StudyInfo]]:

@@ -44,7 +44,10 @@ from mammoview.core.image import Finding, Image, ImageRef, PatientInfo, StudyInf
 from mammoview.core.progress import Progress
 from mammoview.core.study import SLOT_ORDER, Study
 from mammoview.io.atomic import atomic_write
-from mammoview.report.content import ReportContent, ReportView
+from mammoview.reading.store import ReadingStore
+from mammoview.report.content import ReaderSection, ReportContent, ReportView
+from mammoview.report.deidentify import SubjectAlias, aliases_for, deidentify_content
+from mammoview.report.reading import image_names_of, numbered_marks, reader_section, saved_reading
 
 SYNTHETIC_BANNER = "SYNTHETIC DEMO DATA"
 DEFAULT_VIEWS = ("original", "wavelet", "clahe", "superres")
@@ -91,7 +94,10 @@ def write_report(path: str | Path, content: ReportContent) -> Path:
     except MammoViewError:
         raise
     except Exception as err:  # reportlab raises a range of types for layout problems
-        raise ExportError(f"{target.name}: could not lay out the report ({err})") from err
+        # Not str(err): reportlab quotes the offending paragraph, which can hold a
+        # patient's name, and this message reaches logs and the status bar.
+        raise ExportError(f"{target.name}: could not lay out the report "
+                          f"({type(err).__name__}: a table or picture does not fit the page)") from None
     try:
         with atomic_write(target, "wb") as fh:
             # Write in pieces: a full disk shows up part-way, inside the atomic block.
@@ -275,6 +281,8 @@ def _story(content: ReportContent, width: float, height: float) -> list[Flowable
             )
         )
     story += _header_section(content, width)
+    for section in content.readings:
+        story += _reader_section(section, width, several=len(content.readings) > 1)
     story += _impression_section(content)
     story += _findings_section(content, width)
     story += _ai_section(content, width)
@@ -287,6 +295,8 @@ def _story(content: ReportContent, width: float, height: float) -> list[Flowable
 
 
 def _header_section(content: ReportContent, width: float) -> list[Flowable]:
+    if content.deidentified:
+        return _pseudonym_header(content, width)
     rows: list[list[Any]] = [
         ["Patient name", "Patient ID", "Birth date", "Study date", "Description", "Institution"]
     ]
@@ -308,10 +318,65 @@ def _header_section(content: ReportContent, width: float) -> list[Flowable]:
     return [Paragraph(title, _H2), table]
 
 
+def _pseudonym_header(content: ReportContent, width: float) -> list[Flowable]:
+    rows: list[list[Any]] = [["Study pseudonym", "Study date", "Description", "Institution"]]
+    for patient, study in content.all_studies:
+        rows.append([_p(patient.id or "-", _SMALL), format_date(study.date),
+                     _p(study.description or "-", _SMALL), _p(study.institution or "-", _SMALL)])
+    table = Table(rows, colWidths=[f * width for f in (0.30, 0.14, 0.30, 0.26)], repeatRows=1)
+    table.setStyle(_GRID)
+    note = _p("De-identified: patient name, ID and birth date are replaced by the study "
+              "pseudonym; file names by image numbers.", _SMALL)
+    title = "Study" if len(rows) == 2 else f"Studies ({len(rows) - 1})"
+    return [Paragraph(title, _H2), table, note]
+
+
 def _impression_section(content: ReportContent) -> list[Flowable]:
     text = content.impression.strip()
+    if not text and any(r.saved for r in content.readings):
+        return []  # the reader's impression is in the reading's section
     body = _p(text) if text else _p("No impression entered.", _SMALL)
     return [Paragraph("Impression", _H2), body]
+
+
+def _birads(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _reader_section(section: ReaderSection, width: float, *, several: bool) -> list[Flowable]:
+    """The reader's saved assessment, impression and numbered findings for one study."""
+    title = "Reader's assessment" + (f": {section.heading}" if several else "")
+    out: list[Flowable] = [Paragraph(escape(title), _H2)]
+    if not section.saved:
+        out.append(_p("No reading saved for this study.", _SMALL))
+        return out
+    who = f"state {section.state}"
+    if section.reader:
+        who += f", reader {section.reader}"
+    if section.updated:
+        who += f", last saved {section.updated}"
+    out.append(_p(who, _SMALL))
+    table = Table([["BI-RADS right", "BI-RADS left", "BI-RADS overall", "Breast density"],
+                   [_birads(section.birads_right), _birads(section.birads_left),
+                    _birads(section.birads_overall), section.density or "-"]],
+                  colWidths=[width / 4] * 4)
+    table.setStyle(_GRID)
+    out.append(table)
+    out.append(Paragraph("<b>Impression:</b> " + (escape(section.impression.strip()).replace("\n", "<br/>")
+                                                  or "none entered"), _BODY))
+    marks = section.findings + section.rulers
+    if not marks:
+        out.append(_p("The reader marked no findings.", _SMALL))
+        return out
+    rows: list[list[Any]] = [["#", "Finding", "Side / view", "Size", "Image", "Note"]]
+    for mark in marks:
+        size = mark.size + (f" ({mark.warning})" if mark.warning else "")
+        rows.append([mark.number, _p(mark.kind, _SMALL), _p(mark.side_view, _SMALL), _p(size, _SMALL),
+                     _p(mark.image, _SMALL), _p(mark.note or "-", _SMALL)])
+    grid = Table(rows, colWidths=[f * width for f in (0.05, 0.21, 0.12, 0.16, 0.24, 0.22)], repeatRows=1)
+    grid.setStyle(_GRID)
+    out.append(grid)
+    return out
 
 
 def _findings_section(content: ReportContent, width: float) -> list[Flowable]:
@@ -516,6 +581,8 @@ def build_report(
     title: str = "MammoView report",
     max_side: int = REPORT_MAX_SIDE,
     progress: Callable[[Progress], None] | None = None,
+    store: ReadingStore | None = None,
+    deidentify: bool = False,
 ) -> ReportContent:
     """Render studies or images into the content of a report, headless.
 
@@ -539,6 +606,13 @@ def build_report(
         Longest side of each picture in the PDF.
     progress : callable or None
         Called with a :class:`~mammoview.core.progress.Progress` after each picture.
+    store : ReadingStore or None
+        The readings database: each study's saved reading (assessment, impression,
+        numbered findings) is printed, and its marks drawn on every picture.
+    deidentify : bool
+        Replace patient name, ID and birth date by the study pseudonym everywhere
+        (:mod:`mammoview.report.deidentify`); needs ``store`` (it keeps the secret the
+        pseudonyms are made with).
 
     Returns
     -------
@@ -554,6 +628,8 @@ def build_report(
     views = tuple(views)
     if not views:
         raise ValueError("no views chosen for the report")
+    if deidentify and store is None:
+        raise ValueError("a de-identified report needs the readings database (for the study pseudonyms)")
     settings = dict(settings or {})
     params = {v: resolve_params(v, settings.get(v)) for v in views}
     groups = _group_items(items)
@@ -568,6 +644,7 @@ def build_report(
     total = sum(len(members) for _, members in groups) * len(views)
     done = 0
     headers: list[tuple[PatientInfo, StudyInfo]] = []
+    subjects: dict[int, SubjectAlias] = {}
     for study, members in groups:
         images = _load_all(members, content.warnings)
         if not images:
@@ -576,6 +653,23 @@ def build_report(
         header = (first.ref.patient, first.ref.study)
         if header not in headers:
             headers.append(header)
+        marks_of: Callable[[Image], Any] = lambda im: ()  # noqa: E731
+        if store is not None:
+            whole = study or Study(uid=first.ref.study_uid, images=[im.ref for im in images])
+            identity, reading = _study_reading(store, whole, content.warnings)
+            name = _study_name(study, first)
+            if identity is not None:
+                content.readings.append(
+                    reader_section(reading, heading=name, image_names=image_names_of(identity, images)))
+                marks = numbered_marks(reading)
+                marks_of = lambda im, i=identity, m=marks: m.get(i.image_keys.get(im.ref.uid, ""), ())  # noqa: E731
+            key = identity.key if identity is not None else f"uid:{first.ref.study_uid}"
+            alias = store.pseudonym(key)
+            # Groups with the same header share its row (and the first group's pseudonym).
+            known = subjects.get(headers.index(header))
+            names = {**(known.image_names if known else {}), **aliases_for(alias, [im.ref for im in images])}
+            subjects[headers.index(header)] = SubjectAlias(
+                first.ref.patient, known.pseudonym if known else alias, label=name, image_names=names)
         content.synthetic = content.synthetic or any(im.synthetic for im in images)
         for im in images:
             content.findings += _findings_of(im)
@@ -590,7 +684,7 @@ def build_report(
                     im = hanging[slot]
                     picture = _report_view(
                         im, view, params[view], max_side, title=f"{slot} - {name}", page=page,
-                        warnings=content.warnings,
+                        warnings=content.warnings, reader_marks=marks_of(im),
                     )
                     if picture is not None:
                         content.views.append(picture)
@@ -605,7 +699,7 @@ def build_report(
                 title = VIEW_TITLES.get(view, view)
                 picture = _report_view(
                     im, view, params[view], max_side, title=title, page=page,
-                    warnings=content.warnings,
+                    warnings=content.warnings, reader_marks=marks_of(im),
                 )
                 if picture is not None:
                     content.views.append(picture)
@@ -616,7 +710,24 @@ def build_report(
         raise ValueError("nothing to report: none of the images could be read")
     content.patient, content.study = headers[0]
     content.other_studies = headers[1:]
+    if deidentify:
+        content = deidentify_content(content, [subjects[i] for i in sorted(subjects)])
     return content
+
+
+def _study_reading(store: ReadingStore, study: Study, warnings: list[str]):
+    """(identity, saved reading or None), or (None, None) and a warning when the study's
+    files cannot be hashed for its key or the database cannot be read."""
+    from mammoview.reading.errors import StoreError
+
+    try:
+        return saved_reading(store, study)
+    except OSError as err:
+        warnings.append(f"reading not included: cannot read the study's files "
+                        f"({err.strerror or type(err).__name__})")
+    except StoreError as err:
+        warnings.append(f"reading not included: {err}")
+    return None, None
 
 
 def _tell(progress: Callable[[Progress], None] | None, done: int, total: int, msg: str) -> None:
@@ -698,7 +809,7 @@ def _findings_of(im: Image) -> list[tuple[str, Finding]]:
 
 def _report_view(
     im: Image, view: str, params: Any, max_side: int, *, title: str, page: str,
-    warnings: list[str],
+    warnings: list[str], reader_marks=(),
 ) -> ReportView | None:
     """One picture with its caption; ``None`` (and a warning) when the view cannot be made.
 
@@ -709,7 +820,8 @@ def _report_view(
     from mammoview.report.render import render_view_info
 
     try:
-        rendered = render_view_info(im, view=view, params=params, max_side=max_side)
+        rendered = render_view_info(im, view=view, params=params, max_side=max_side,
+                                    reader_marks=reader_marks)
     except (ValueError, MammoViewError) as err:
         warnings.append(f"{im.ref.display_name}: {VIEW_TITLES.get(view, view)} not shown ({err})")
         return None

@@ -1,5 +1,9 @@
 """Headless rendering of what the window shows: VOI, enhancement, finding marks.
 
+The reader's own marks (points, ellipses, outlines and rulers from
+:mod:`mammoview.reading`) are drawn by :func:`draw_reader_marks` in one colour of their
+own, each with the number the report's findings table gives it.
+
 The report and the command line draw images through these functions, so a PDF page and
 an exported PNG match the viewer: the enhancement from
 :func:`mammoview.enhance.views.compute_view` on the stored pixels (MONOCHROME1 negated so
@@ -11,12 +15,14 @@ findings drawn as circles and the picture area-averaged down for the page.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
-from PIL import ImageDraw
+from PIL import ImageDraw, ImageFont
 
 from mammoview.core.image import Finding, Image, Voi
 from mammoview.imaging.display import to_display, to_uint8
@@ -27,6 +33,8 @@ FINDING_COLOURS = {
     "benign": (255, 190, 0),
 }
 OTHER_COLOUR = (0, 200, 255)
+#: The reader's marks: a colour no ground-truth circle uses.
+READER_COLOUR = (60, 235, 60)
 #: Marks smaller than this (in output pixels) would vanish in a thumbnail.
 MIN_MARK_RADIUS = 6
 
@@ -160,8 +168,13 @@ def render_view_info(
     invert: bool = False,
     show_findings: bool = True,
     max_side: int | None = 1200,
+    reader_marks: Sequence[tuple[str, Any]] = (),
 ) -> RenderedView:
-    """Like :func:`render_view`, also returning the method label, metrics and scale."""
+    """Like :func:`render_view`, also returning the method label, metrics and scale.
+
+    ``reader_marks`` are (number, finding or ruler) pairs of the reader's reading on
+    this image, drawn with :func:`draw_reader_marks`.
+    """
     rendered = render_grey(image, view=view, params=params, voi=voi, invert=invert)
     grey = shrink_to(rendered.grey, max_side)
     rows, cols = image.shape
@@ -169,6 +182,8 @@ def render_view_info(
     rgb = np.repeat(to_uint8(grey)[..., None], 3, axis=2)
     if show_findings and image.findings:
         rgb = draw_findings(rgb, image.findings, scale=scale)
+    if reader_marks:
+        rgb = draw_reader_marks(rgb, reader_marks, scale=scale)
     return RenderedView(
         rgb=rgb,
         label=rendered.label,
@@ -267,4 +282,81 @@ def draw_findings(
         radius = max((finding.radius or 0.0) * (s_row + s_col) / 2, MIN_MARK_RADIUS)
         colour = FINDING_COLOURS.get(finding.severity or "", OTHER_COLOUR)
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), outline=colour, width=width)
+    return np.asarray(out, dtype=np.uint8).copy()
+
+
+def _to_output(point: tuple[float, float], scale: tuple[float, float]) -> tuple[float, float]:
+    """(row, col) in original pixels -> (x, y) in output pixels (pixel centres kept)."""
+    row, col = point
+    return (col + 0.5) * scale[1] - 0.5, (row + 0.5) * scale[0] - 0.5
+
+
+def ellipse_outline(center: tuple[float, float], radii: tuple[float, float], angle_deg: float,
+                    n: int = 72) -> list[tuple[float, float]]:
+    """(row, col) points around a reader's ellipse.
+
+    Semi-axis ``a`` points ``angle_deg`` from +col towards +row, ``b`` at right angles,
+    as :class:`mammoview.reading.model.ReaderFinding` defines them.
+    """
+    a, b = radii
+    theta = math.radians(angle_deg)
+    # Axis a in (row, col) is (sin, cos); axis b is (cos, -sin) (see reading.geometry).
+    points = []
+    for i in range(n):
+        t = 2 * math.pi * i / n
+        ca, sb = a * math.cos(t), b * math.sin(t)
+        points.append((center[0] + ca * math.sin(theta) + sb * math.cos(theta),
+                       center[1] + ca * math.cos(theta) - sb * math.sin(theta)))
+    return points
+
+
+def _label_font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
+        return ImageFont.load_default()
+
+
+def draw_reader_marks(rgb: np.ndarray, marks: Sequence[tuple[str, Any]], *,
+                      scale: tuple[float, float]) -> np.ndarray:
+    """Return a copy of ``rgb`` with the reader's marks drawn and numbered.
+
+    Parameters
+    ----------
+    rgb : (rows, cols, 3) uint8
+    marks : sequence of (number, mark)
+        ``mark`` is a :class:`~mammoview.reading.model.ReaderFinding` (point, ellipse or
+        outline) or a :class:`~mammoview.reading.model.Measurement` (ruler), in
+        original image pixels (row, col).
+    scale : (float, float)
+        Output pixels per original pixel along rows and columns.
+    """
+    out = PILImage.fromarray(np.ascontiguousarray(rgb), mode="RGB")
+    draw = ImageDraw.Draw(out)
+    width = max(2, round(max(rgb.shape[:2]) / 300))
+    font = _label_font(max(10, round(max(rgb.shape[:2]) / 40)))
+    for number, mark in marks:
+        if hasattr(mark, "start"):  # a ruler
+            start, end = _to_output(mark.start, scale), _to_output(mark.end, scale)
+            draw.line((start, end), fill=READER_COLOUR, width=width)
+            for x, y in (start, end):
+                draw.ellipse((x - width, y - width, x + width, y + width), fill=READER_COLOUR)
+            anchor = end
+        elif mark.shape == "point":
+            x, y = _to_output(mark.points[0], scale)
+            r = MIN_MARK_RADIUS
+            draw.line((x - 2 * r, y, x - r / 2, y), fill=READER_COLOUR, width=width)
+            draw.line((x + r / 2, y, x + 2 * r, y), fill=READER_COLOUR, width=width)
+            draw.line((x, y - 2 * r, x, y - r / 2), fill=READER_COLOUR, width=width)
+            draw.line((x, y + r / 2, x, y + 2 * r), fill=READER_COLOUR, width=width)
+            anchor = (x + 2 * r, y - 2 * r)
+        else:
+            points = (ellipse_outline(mark.points[0], mark.radii, mark.angle_deg)
+                      if mark.shape == "ellipse" else list(mark.points))
+            xy = [_to_output(p, scale) for p in points]
+            draw.line(xy + [xy[0]], fill=READER_COLOUR, width=width, joint="curve")
+            anchor = (max(x for x, _ in xy), min(y for _, y in xy))
+        x, y = anchor
+        draw.text((x + width, y - width), str(number), fill=READER_COLOUR, font=font,
+                  stroke_width=max(1, width // 2), stroke_fill=(0, 0, 0))
     return np.asarray(out, dtype=np.uint8).copy()
