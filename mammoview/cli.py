@@ -344,6 +344,12 @@ def _report_parser() -> _Parser:
         metavar="LIST",
         help=f"comma-separated, from {','.join(REPORT_VIEWS)} (default: %(default)s)",
     )
+    parser.add_argument("--db", metavar="PATH",
+                        help="readings database whose saved readings (findings, BI-RADS, density, "
+                             "impression) the report prints (default: the per-user one)")
+    parser.add_argument("--deidentify", action="store_true",
+                        help="replace patient name, ID and birth date (and file names) by the study "
+                             "pseudonym everywhere in the PDF")
     return parser
 
 
@@ -372,6 +378,7 @@ def _cmd_report(args: list[str]) -> int:
     from mammoview.report.pdf import build_report, write_report
 
     line = ProgressLine()
+    store = _report_store(ns.db, required=ns.deidentify)
     try:
         studies, problems = _discover(ns.paths, line)
         for problem in problems:
@@ -379,15 +386,38 @@ def _cmd_report(args: list[str]) -> int:
         if not studies:
             raise MammoViewError("no images found to report on")
         content = build_report(
-            studies, views=views, impression=ns.impression, warnings=problems, progress=line
+            studies, views=views, impression=ns.impression, warnings=problems, progress=line,
+            store=store, deidentify=ns.deidentify,
         )
     finally:
         line.close()
+        if store is not None:
+            store.close()
+    # Printed from the content: de-identified, its warnings name no patient or file.
     for warning in content.warnings[len(problems):]:
         _warn(warning)
     write_report(out, content)
-    print(f"wrote {out} ({len(content.all_studies)} studies, {len(content.views)} pictures)")
+    saved = sum(1 for r in content.readings if r.saved)
+    note = ", de-identified" if ns.deidentify else ""
+    print(f"wrote {out} ({len(content.all_studies)} studies, {len(content.views)} pictures, "
+          f"{saved} saved readings{note})")
     return EXIT_OK
+
+
+def _report_store(path: str | None, *, required: bool) -> Any:
+    """The readings database for a report; without it (unopenable) a warning, unless required."""
+    from mammoview.reading.errors import StoreError
+    from mammoview.reading.store import ReadingStore
+
+    if path is not None and not Path(path).is_file():
+        raise MammoViewError(f"{Path(path).name}: readings database not found")
+    try:
+        return ReadingStore(path)
+    except StoreError as err:
+        if required:
+            raise
+        _warn(f"{err}; the report has no readings")
+        return None
 
 
 # --------------------------------------------------------------------------- info
