@@ -44,6 +44,7 @@ from mammoview.gui.aijobs import (
 )
 from mammoview.gui.cache import ViewCache
 from mammoview.gui.isolation import LaneUnavailable
+from mammoview.gui.overlayjobs import MaskDisplay
 from mammoview.gui.panels.ai import AiPanel
 from mammoview.gui.viewjobs import call_shipped
 from mammoview.gui.workers import JobFailure, JobRunner
@@ -159,6 +160,34 @@ class AiController(QObject):
         self.runner.submit(probe, name="AI model check", channels=("probe",),
                            on_done=self._on_probed,
                            on_error=lambda f: self._on_probed({"error": f.message}))
+
+    def reload_models(self) -> bool:
+        """The active classifier models changed: drop every cached AI result and
+        explanation, load the new models and recompute what is on screen.
+
+        Returns False (and keeps everything) when the active model files are the same.
+        """
+        if self.state == "not yet":
+            return False  # nothing loaded yet: start() finds the active models
+        paths, error = resolve_models()
+        if paths is not None and models_key(paths) == self.key:
+            return False
+        if paths is None and self.state == "disabled" and error == self.error:
+            return False
+        # Jobs of the old models still running are stale; they cache into the old dicts.
+        self.runner.bump("current", "prefetch", "probe", "aggregate", "ai:lime", "ai:gradcam")
+        self.results, self.heat, self.aggregates, self.explanations = {}, {}, {}, {}
+        self.explain_cache = ViewCache(max_bytes=EXPLAIN_CACHE_BYTES)
+        self.lime_updates = {}
+        self._pending, self._work, self._job_keys = set(), {}, {}
+        self.paths, self.error, self.device, self.versions = None, None, "", {}
+        self.state = "not yet"
+        self.panel.set_disabled_reason(None)
+        for layer in AI_LAYERS:
+            self.window.layers.set_unavailable(layer, None)
+        clear_layers(self.window, AI_LAYERS, "recomputing with the new model…")
+        self.images_shown()  # starts the probe; its result classifies what is shown
+        return True
 
     def _on_probed(self, info: dict) -> None:
         if info.get("error"):
@@ -606,6 +635,13 @@ class AiController(QObject):
     def shutdown(self) -> None:
         self.runner.cancel_all()
         self.runner.wait_for_done(3000)
+
+
+def clear_layers(window, layers, status: str = "") -> None:
+    """Take ``layers`` off the shown images (an old model's overlay must not linger)."""
+    for image in window.viewer.shown_images():
+        for layer in layers:
+            window.viewer.set_layer(MaskDisplay(layer, image.uid, None, tuple(image.shape), status))
 
 
 def _classify_source(uid, source, monochrome1, paths, *, cancel=None, report=None):

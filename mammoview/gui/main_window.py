@@ -44,6 +44,7 @@ from mammoview.gui.dialogs.about import RUO_NOTICE, AboutDialog
 from mammoview.gui.dialogs.export_report import ImpressionDialog
 from mammoview.gui.dialogs.shortcuts import ShortcutsDialog
 from mammoview.gui.aicontrol import AiController
+from mammoview.gui.modelswitch import ModelSwitch
 from mammoview.gui.aijobs import AI_LAYERS, ALL_LAYERS
 from mammoview.gui.overlayjobs import LAYERS, PARAMS_VERSION, MaskDisplay, run_layer, unet_status
 from mammoview.gui.panels.enhancement import PANELS, EnhancementPanel
@@ -154,6 +155,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         # Classification and explanations (its dock, status label and layer rows).
         self.ai = AiController(self)
+        # Switching the active model of a task recomputes what is shown (gui/modelswitch.py).
+        self.model_switch = ModelSwitch(self)
         self._build_menus_and_toolbar()
         self._restore_settings()
 
@@ -318,9 +321,12 @@ class MainWindow(QMainWindow):
                      self.ai.dock, self.problems_dock):
             view.addAction(dock.toggleViewAction())
 
-        models = menu.addMenu("&Models")
+        # Other features add their entries to self.models_menu.
+        self.models_menu = models = menu.addMenu("&Models")
         self.act_model_cards = self._action("Model &cards…", [], self.ai.show_model_cards)
         models.addAction(self.act_model_cards)
+        self.act_manage_models = self._action("&Manage…", [], self.model_switch.show_manage_dialog)
+        models.addAction(self.act_manage_models)
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
