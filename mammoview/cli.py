@@ -23,7 +23,7 @@ from mammoview.core.errors import MammoViewError
 from mammoview.core.progress import Progress
 
 PROG = "mammoview"
-SUBCOMMANDS = ("enhance", "report", "info", "train", "segment", "classify", "readings")
+SUBCOMMANDS = ("enhance", "report", "info", "train", "segment", "classify", "readings", "models")
 ENHANCE_VIEWS = ("wavelet", "clahe", "adaptive-median", "superres")
 REPORT_VIEWS = ("original", *ENHANCE_VIEWS)
 
@@ -126,7 +126,8 @@ def display_problem(environ: Mapping[str, str] | None = None, platform: str | No
 
 def _run_subcommand(name: str, args: list[str]) -> int:
     runners = {"enhance": _cmd_enhance, "report": _cmd_report, "info": _cmd_info, "train": _cmd_train,
-               "segment": _cmd_segment, "classify": _cmd_classify, "readings": _cmd_readings}
+               "segment": _cmd_segment, "classify": _cmd_classify, "readings": _cmd_readings,
+               "models": _cmd_models}
     try:
         return runners[name](args)
     except MammoViewError as err:
@@ -619,7 +620,7 @@ def _segment_one(ref: Any, out: Path, stem: str, model: Any) -> int:
 
 # --------------------------------------------------------------------------- classify
 
-CLASSIFY_COLUMNS = ("image", "p_abnormal", "p_malignant", "label", "suspicion")
+CLASSIFY_COLUMNS = ("image", "p_abnormal", "p_malignant", "label", "suspicion", "stage1_version", "stage2_version")
 
 
 def _classify_parser() -> _Parser:
@@ -690,14 +691,18 @@ def _cmd_classify(args: list[str]) -> int:
 
 
 def classification_row(image: str, result: Any) -> dict[str, str]:
-    """One CSV row: probabilities with 4 decimals, the label, the 1-10 suspicion."""
+    """One CSV row: probabilities with 4 decimals, the label, the 1-10 suspicion, and the
+    versions of the two models that produced it."""
+    versions = getattr(result, "versions", None) or {}
     return {"image": image, "p_abnormal": f"{result.p_abnormal:.4f}", "p_malignant": f"{result.p_malignant:.4f}",
-            "label": result.label, "suspicion": str(result.suspicion)}
+            "label": result.label, "suspicion": str(result.suspicion),
+            "stage1_version": versions.get("classifier-stage1", ""),
+            "stage2_version": versions.get("classifier-stage2", "")}
 
 
 def write_classification_csv(path: Path, rows: Sequence[Mapping[str, str]]) -> Path:
-    """Write the classification rows with the header ``image,p_abnormal,p_malignant,label,suspicion``,
-    atomically (a failed write leaves any earlier file untouched)."""
+    """Write the classification rows with the header ``image,p_abnormal,p_malignant,label,suspicion,
+    stage1_version,stage2_version``, atomically (a failed write leaves any earlier file untouched)."""
     import csv
 
     from mammoview.core.errors import ExportError
@@ -735,6 +740,9 @@ def _train_parser() -> _Parser:
     parser.add_argument("--arch", metavar="NAME", help="architecture preset (task default)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="(default: auto)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--install", action="store_true",
+                        help="install the trained model into the user's models folder (not in use unless --activate)")
+    parser.add_argument("--activate", action="store_true", help="with --install: make it the model in use")
     parser.add_argument("--seed", type=int, default=0, help="seeds split, weights, order, augmentation (0)")
     parser.add_argument("--batch-size", type=int, metavar="B", help="(task default)")
     parser.add_argument("--lr", type=float, metavar="LR", help="initial learning rate (task default)")
@@ -757,6 +765,8 @@ def _cmd_train(args: list[str]) -> int:
     import shlex
 
     ns = _train_parser().parse_args(args)
+    if ns.activate and not ns.install:
+        raise UsageError("--activate needs --install")
     from mammoview.training.augment import parse_augment
 
     try:
@@ -789,6 +799,12 @@ def _cmd_train(args: list[str]) -> int:
     if last is None or last.kind != "done":
         return _fail(last.message if last else "training stopped", EXIT_FAILURE)
     print(f"wrote {last.path} and its model card: {last.message}")
+    if ns.install:
+        from mammoview.nets.registry import install_model
+
+        model = install_model(last.path, expected_task=ns.task, activate=ns.activate)
+        state = "in use now" if model.active else f"not in use: 'mammoview models activate {ns.task} {model.version}'"
+        print(f"installed {ns.task} model {model.version} ({state})")
     return EXIT_OK
 
 
@@ -900,4 +916,65 @@ def _cmd_readings(args: list[str]) -> int:
         _warn(f"study {key}: skipped ({why})")
     print(f"imported {len(result.imported)} studies, {len(result.unchanged)} unchanged, "
           f"{len(result.skipped)} skipped")
+    return EXIT_OK
+
+# --------------------------------------------------------------------------- models
+
+
+def _models_parser() -> _Parser:
+    parser = _Parser(
+        prog=f"{PROG} models",
+        description=(
+            "The installed models per task (shipped, and the user's in $MAMMOVIEW_DATA_DIR/models or the "
+            "per-user data folder), the one in use, and installing, exporting and deleting them. A version "
+            "is the first 12 hex digits of the weights' SHA-256 (any unambiguous prefix of 4+ works). "
+            f"{RESEARCH_NOTICE}"
+        ),
+    )
+    sub = parser.add_subparsers(dest="action", required=True, metavar="{list,activate,import,export,delete}",
+                                parser_class=_Parser)
+    listing = sub.add_parser("list", help="the installed models, per task; * marks the one in use")
+    listing.add_argument("task", nargs="?", help="only this task")
+    activate = sub.add_parser("activate", help="make a version the model its task uses")
+    imp = sub.add_parser("import", help="check a model (.safetensors + .json) and install it")
+    imp.add_argument("path", metavar="FILE", help="the model's .safetensors (its .json beside it)")
+    imp.add_argument("--task", help="refuse a model of another task")
+    imp.add_argument("--activate", action="store_true", help="make it the model in use")
+    export = sub.add_parser("export", help="copy a model (weights + card) into a folder")
+    delete = sub.add_parser("delete", help="delete a user model (shipped ones cannot be)")
+    for command in (activate, export, delete):
+        command.add_argument("task", metavar="TASK")
+        command.add_argument("version", metavar="VERSION")
+    export.add_argument("folder", metavar="DIR", help="created if missing")
+    return parser
+
+
+def _cmd_models(args: list[str]) -> int:
+    ns = _models_parser().parse_args(args)
+    from mammoview.nets import registry
+
+    for task in (getattr(ns, "task", None),):
+        if task is not None and task not in registry.TASKS:
+            raise UsageError(f"unknown task {task!r} (one of {', '.join(registry.TASKS)})")
+    if ns.action == "list":
+        for model in registry.list_models(ns.task):
+            mark = "*" if model.active else " "
+            detail = (f"{model.architecture:<20} {model.headline or '-':<18} {(model.card.created or '-'):<21}"
+                      if model.card is not None else f"unusable: {model.problem}")
+            print(f"{mark} {model.task:<18} {model.version:<12} {model.origin:<7} {detail} {model.weights}")
+        return EXIT_OK
+    if ns.action == "activate":
+        model = registry.set_active(ns.task, ns.version)
+        print(f"{model.task}: now using model {model.version} ({model.origin})")
+    elif ns.action == "import":
+        _check_exist([ns.path])
+        model = registry.import_model(ns.path, ns.task, activate=ns.activate)
+        print(f"installed {model.task} model {model.version} at {model.weights}"
+              + (" (in use now)" if model.active else " (not in use)"))
+    elif ns.action == "export":
+        print(f"wrote {registry.export_model(ns.task, ns.version, ns.folder)} and its .json card")
+    else:
+        registry.delete_model(ns.task, ns.version)
+        print(f"deleted the {ns.task} model {ns.version}; in use now: "
+              f"{registry.active_versions().get(ns.task) or 'none'}")
     return EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 
 import numpy as np
@@ -38,8 +39,11 @@ def test_csv_has_the_exact_header_and_one_row_per_image(mias_dir, user_models, t
     err = capsys.readouterr().err
     assert status == 0
     lines = out.read_text().splitlines()
-    assert lines[0] == "image,p_abnormal,p_malignant,label,suspicion"
+    assert lines[0] == "image,p_abnormal,p_malignant,label,suspicion,stage1_version,stage2_version"
     rows = list(csv.DictReader(lines))
+    versions = {stage: json.loads((user_models / f"classifier-stage{stage}.json").read_text())["version"]
+                for stage in (1, 2)}
+    assert all((r["stage1_version"], r["stage2_version"]) == (versions[1], versions[2]) for r in rows)
     assert [r["image"] for r in rows] == [str(images / "mdb001.png"), str(images / "mdb002.png")]
     for r in rows:
         assert 0 <= float(r["p_abnormal"]) <= 1 and 0 <= float(r["p_malignant"]) <= 1
