@@ -72,7 +72,7 @@ class ModelSwitch(QObject):
         w = self.window
         if w._unet_probe == "not yet" or version == w._unet_version:
             return False  # never probed: the first probe finds the active model
-        w.runner.bump("layer:unet")
+        w.runner.bump("layer:unet", "probe")  # a probe still running saw the old model
         w._pending_layers = {p for p in w._pending_layers if p[1] != "unet"}
         w.overlay_cache.discard_where(lambda key: key[1] == "unet")
         # The key's version from the card (cheap); the probe then checks it loads and

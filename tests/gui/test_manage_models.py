@@ -113,6 +113,7 @@ def test_activating_a_unet_recomputes_the_layer_with_the_new_version(qtbot, wind
 def test_activating_a_classifier_reclassifies_with_the_new_version(qtbot, window, shipped, tmp_path):
     user = install_model(save_stage1(tmp_path / "run", seed=7), expected_task="classifier-stage1")
     old = version_of(shipped[1])
+    window.compute_lane = None  # in worker threads: no process start-up in this test
     window.open_paths([mdb("mdb001.png")])
     panel = window.ai.panel
     qtbot.waitUntil(lambda: old in panel.fields()["versions"], timeout=WAIT_MS)
@@ -174,3 +175,34 @@ def test_deleting_the_active_model_asks_and_falls_back_to_shipped(qtbot, window,
     assert ("segmentation", version_of(shipped["segmentation"]), "yes", "shipped") in dialog.rows()
     assert not (user_models_dir() / "segmentation" / f"{user.version}.json").exists()
     dialog.close()
+
+
+def save_edsr(folder: Path, seed: int) -> Path:
+    torch.manual_seed(seed)
+    card = ModelCard(task="superres", architecture="edsr", arch_params={"features": 4, "blocks": 1},
+                     metrics={"validation": {"psnr": 30.0 + seed}})
+    return save_model(EDSR(features=4, blocks=1).state_dict(), card, folder / "superres")
+
+
+def test_activating_a_superres_model_recomputes_the_panel(qtbot, window, shipped, tmp_path):
+    old = version_of(save_edsr(tmp_path / "shipped", seed=1))  # the fixture's shipped folder
+    user = install_model(save_edsr(tmp_path / "run", seed=2))
+    window.compute_lane = None  # the panel's job resolves the active model in this process
+    window.use_sr_model = True
+    window._sr_version_cache = None
+    window.open_paths([mdb("mdb001.png")])
+
+    def sr_version():
+        cached = window.view_cache.get(window.view_key(window.image, "superres"))
+        return None if cached is None else window.view_key(window.image, "superres")[3]
+
+    qtbot.waitUntil(lambda: window.image is not None and sr_version() == old, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.model_switch.changed, timeout=WAIT_MS) as signal:
+        from mammoview.nets.registry import set_active
+
+        set_active("superres", user.version)  # as the training dialog does
+    assert signal.args == ["superres", user.version]
+    assert window.sr_model_version() == user.version
+    qtbot.waitUntil(lambda: sr_version() == user.version, timeout=WAIT_MS)
+    assert not any(k[1] == "superres" and k[3] == old for k in window.view_cache._items)
+    assert window.model_versions()["Super-resolution"] == f"EDSR, model {user.version}"
