@@ -44,6 +44,7 @@ from mammoview.gui.dialogs.about import RUO_NOTICE, AboutDialog
 from mammoview.gui.dialogs.export_report import ImpressionDialog
 from mammoview.gui.dialogs.shortcuts import ShortcutsDialog
 from mammoview.gui.aicontrol import AiController
+from mammoview.gui.readingcontrol import ReadingController
 from mammoview.gui.modelswitch import ModelSwitch
 from mammoview.gui.aijobs import AI_LAYERS, ALL_LAYERS
 from mammoview.gui.overlayjobs import LAYERS, PARAMS_VERSION, MaskDisplay, run_layer, unet_status
@@ -155,6 +156,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         # Classification and explanations (its dock, status label and layer rows).
         self.ai = AiController(self)
+        # The reader's findings, assessment and window presets (Reading dock, tools, undo).
+        self.reading = ReadingController(self)
         # Switching the active model of a task recomputes what is shown (gui/modelswitch.py).
         self.model_switch = ModelSwitch(self)
         self._build_menus_and_toolbar()
@@ -302,6 +305,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_export)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
+        self.reading.fill_edit_menu(menu.addMenu("&Edit"))
 
         nav = menu.addMenu("&Navigate")
         for act in (self.act_next_image, self.act_prev_image, self.act_next_study,
@@ -320,6 +324,8 @@ class MainWindow(QMainWindow):
         for dock in (self.browser_dock, self.enhancement_dock, self.layers_dock,
                      self.ai.dock, self.problems_dock):
             view.addAction(dock.toggleViewAction())
+        view.addMenu(self.reading.presets.menu)
+        self.reading.fill_reading_menu(menu.addMenu("&Reading"))
 
         # Other features add their entries to self.models_menu.
         self.models_menu = models = menu.addMenu("&Models")
@@ -346,6 +352,7 @@ class MainWindow(QMainWindow):
                     self.act_magnifier):
             toolbar.addAction(act)
         self.addToolBar(toolbar)
+        self.reading.add_toolbar()
         self._rebuild_recent_menu()
 
     def fill_screen(self, fraction: float = 1.0) -> None:
@@ -365,7 +372,7 @@ class MainWindow(QMainWindow):
             self.act_next_image, self.act_prev_image, self.act_next_study, self.act_prev_study,
             self.act_hanging, *self.act_panels.values(), self.act_reset, self.act_invert,
             self.act_findings, self.act_magnifier, self.act_open_files, self.act_open_folder,
-            self.act_export, self.act_shortcuts, self.act_quit,
+            self.act_export, self.act_shortcuts, self.act_quit, *self.reading.shortcut_actions(),
         ]
 
     # ================================================================ settings
@@ -428,6 +435,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.save_settings()
         self.ai.shutdown()
+        self.reading.shutdown()
         self.runner.cancel_all()
         # Finished-but-undelivered jobs hold no locks; waiting briefly lets numerical
         # code reach its next cancel check so the process does not exit mid-job.
@@ -572,6 +580,7 @@ class MainWindow(QMainWindow):
         image_index = min(max(0, image_index), len(study.images) - 1)
         self.position = _Position(study_index, image_index)
         self.browser.select_image(study_index, image_index)
+        self.reading.study_selected()
         self.runner.bump("image", "prefetch", *(f"view:{v}" for v in ENHANCED))
         self._settled = False
         self._pending_views.clear()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QRectF, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QStackedLayout, QWidget
 
 from mammoview.core import Image, Voi
@@ -52,10 +52,14 @@ class ViewerArea(QWidget):
         (after the modality LUT, before VOI). Not emitted outside an image.
     voiChanged(Voi)
         The shared VOI after a window/level drag.
+    panelsChanged()
+        Panels were (re)built or added: their reader marks need drawing
+        (:mod:`mammoview.gui.readingcontrol`).
     """
 
     cursorMoved = Signal(int, int, float)
     voiChanged = Signal(object)
+    panelsChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -70,6 +74,7 @@ class ViewerArea(QWidget):
         self._layer_displays: dict[tuple[str, str], object] = {}
         self._layer_styles: dict[str, object] = {}
         self._link = RangeLink()
+        self._tool = None  # the reader's mouse tool, handed to every panel
         self._wl_timer = QTimer(self)
         self._wl_timer.setSingleShot(True)
         self._wl_timer.setInterval(WL_FRAME_MS)
@@ -137,6 +142,7 @@ class ViewerArea(QWidget):
         self._apply_toggles()
         self._apply_layers()
         self._fit(keep)
+        self.panelsChanged.emit()
 
     def update_view(self, name: str, content: ViewContent | PreparedContent) -> None:
         """Replace one panel's content (e.g. a worker finished); zoom and pan are kept."""
@@ -154,6 +160,7 @@ class ViewerArea(QWidget):
             self._apply_toggles()
             self._apply_layers()
             self._fit(keep)
+            self.panelsChanged.emit()
             return
         entry.panel.set_content(content)
         self._apply_window_level()
@@ -201,6 +208,7 @@ class ViewerArea(QWidget):
         self._apply_toggles()
         self._apply_layers()
         self._fit(None)
+        self.panelsChanged.emit()
 
     def set_voi(self, voi: Voi | None) -> None:
         """One VOI for every panel; None returns every image to its default."""
@@ -264,6 +272,37 @@ class ViewerArea(QWidget):
                 seen.setdefault(entry.image.uid, entry.image)
         return list(seen.values())
 
+    def panels(self) -> list[ImagePanel]:
+        """The panels of the current layout, in order (hidden ones included)."""
+        return [entry.panel for entry in self._entries.values()]
+
+    def prepared_images(self) -> dict[str, PreparedImage]:
+        """uid -> the PreparedImage each shown image was drawn from."""
+        return {e.prepared.uid: e.prepared for e in self._entries.values() if e.prepared is not None}
+
+    def set_tool(self, tool) -> None:
+        """The reader's mouse tool (:class:`~mammoview.gui.viewer.annotations.DrawTool`)
+        for every panel, present and future; None: plain pan/zoom."""
+        self._tool = tool
+        for panel in [e.panel for e in self._entries.values()] + self._spare:
+            panel.view_box.tool = tool
+
+    def center_on(self, uid: str, row: float, col: float) -> bool:
+        """Pan (zoom kept) so image ``uid``'s (row, col) is at the centre of its panel;
+        the linked panels follow. False when no panel shows that image."""
+        panel = next((e.panel for e in self._entries.values()
+                      if e.image is not None and e.image.uid == uid and e.panel.isVisible()), None)
+        if panel is None:
+            panel = next((e.panel for e in self._entries.values()
+                          if e.image is not None and e.image.uid == uid), None)
+        if panel is None:
+            return False
+        x, y = panel.image_to_view(row, col)
+        rect = QRectF(panel.view_box.targetRect())
+        rect.moveCenter(QPointF(x, y))
+        panel.view_box.setRange(rect, padding=0)  # RangeLink copies it to the others
+        return True
+
     def shown_uids(self) -> list[str]:
         """Uids of the images the panels show now (the hanging: up to four)."""
         seen = []
@@ -307,6 +346,7 @@ class ViewerArea(QWidget):
 
     def _new_panel(self, name: str) -> ImagePanel:
         panel = ImagePanel(name, self._spare_holder)
+        panel.view_box.tool = self._tool
         panel.cursorAt.connect(self._on_cursor)
         panel.windowDrag.connect(self._on_window_drag)
         panel.windowDragFinished.connect(lambda _p: self._flush_window_level())

@@ -17,6 +17,7 @@ from PySide6.QtGui import QImage, QTransform
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mammoview.core import Image
+from mammoview.gui.viewer.annotations import AnnotationLayer
 from mammoview.gui.viewer.content import ViewContent
 from mammoview.gui.viewer.magnifier import SIZE as MAGNIFIER_SIZE
 from mammoview.gui.viewer.magnifier import ZOOM as MAGNIFIER_ZOOM
@@ -35,7 +36,11 @@ CURSOR_RATE = 60
 
 
 class WindowLevelViewBox(pg.ViewBox):
-    """ViewBox with left-drag pan, wheel zoom and right-drag window/level."""
+    """ViewBox with left-drag pan, wheel zoom and right-drag window/level.
+
+    ``tool`` (a :class:`~mammoview.gui.viewer.annotations.DrawTool`, set by the viewer)
+    gets the left-button drags and clicks first; it declines them in navigate mode.
+    """
 
     sigWindowDrag = Signal(float, float)  # dx, dy in screen pixels since the last event
     sigWindowDragFinished = Signal()
@@ -43,8 +48,12 @@ class WindowLevelViewBox(pg.ViewBox):
     def __init__(self) -> None:
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
         self.setMouseMode(pg.ViewBox.PanMode)
+        self.tool = None
+        self.panel = None  # the ImagePanel this box belongs to (for the tool)
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (Qt naming)
+        if self.tool is not None and self.panel is not None and self.tool.drag(self.panel, ev):
+            return
         if ev.button() == Qt.MouseButton.RightButton:
             ev.accept()
             delta = ev.screenPos() - ev.lastScreenPos()
@@ -56,6 +65,8 @@ class WindowLevelViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
     def mouseClickEvent(self, ev):  # noqa: N802
+        if self.tool is not None and self.panel is not None and self.tool.click(self.panel, ev):
+            return
         # A right click must not zoom out or open a menu: it starts window/level.
         if ev.button() == Qt.MouseButton.RightButton:
             ev.accept()
@@ -100,12 +111,15 @@ class ImagePanel(QFrame):
         self.view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.view.setBackground("k")
         self.view_box = WindowLevelViewBox()
+        self.view_box.panel = self
         self.view.setCentralItem(self.view_box)
         self.item = pg.ImageItem(autoDownsample=False)  # see pyramid.py for why
         self.view_box.addItem(self.item)
         self.overlay = FindingsOverlay()
         self.view_box.addItem(self.overlay.group, ignoreBounds=True)
         self.masks = MaskLayers(self.view_box)  # segmentation layers
+        self.annotations = AnnotationLayer()  # the reader's marks (gui/readingcontrol.py)
+        self.view_box.addItem(self.annotations.group, ignoreBounds=True)
         self.caption = QLabel(" ")
         self.caption.setFixedHeight(self.caption.sizeHint().height())
         # Long titles and captions must not widen a panel: side-by-side panels get
@@ -171,6 +185,7 @@ class ImagePanel(QFrame):
             self._original = None
         if self.image is None or self.image.uid != image.uid or self.flipped != flipped:
             self.masks.clear()  # another image's layers (the window sends this one's)
+            self.annotations.clear()  # ... and another image's marks
         self.image = image
         self.flipped = flipped
         self.content = None
@@ -179,6 +194,7 @@ class ImagePanel(QFrame):
         self.item.show()
         rows, cols = image.shape
         self.overlay.set_findings(image.findings, width=float(cols), flipped=flipped)
+        self.annotations.set_frame(float(cols), flipped)
         self.findings_note.setText(self.overlay.unlocated_text())
         self.set_content(content, title=title)
         # Only a zoom-in limit: position limits would make pyqtgraph rewrite the target
@@ -236,6 +252,7 @@ class ImagePanel(QFrame):
         self.magnifier.hide()
         self.overlay.set_findings((), width=1.0, flipped=False)
         self.masks.clear()
+        self.annotations.clear()
 
     def set_empty(self, title: str, message: str = "no image") -> None:
         """An empty, labelled frame (a hanging slot the study lacks)."""
@@ -252,6 +269,7 @@ class ImagePanel(QFrame):
         self.findings_note.hide()
         self.overlay.set_findings((), width=1.0, flipped=False)
         self.masks.clear()
+        self.annotations.clear()
         self.empty_label.setText(message)
         self.empty_label.adjustSize()
         self.empty_label.move(10, 10)
@@ -402,6 +420,20 @@ class ImagePanel(QFrame):
             x = cols - x
         # The far edges (x == cols) belong to the last pixel.
         return min(int(y), rows - 1), min(max(int(x), 0), cols - 1)
+
+    def view_to_image(self, x: float, y: float) -> tuple[float, float]:
+        """Image (row, col) as floats under view point (x, y), pixel centres at integers
+        (the reading model's coordinates); not clipped to the image."""
+        cols = self.original_size[1]
+        if self.flipped:
+            x = cols - x
+        return y - 0.5, x - 0.5
+
+    def image_to_view(self, row: float, col: float) -> tuple[float, float]:
+        """View (x, y) of image (row, col) (inverse of :meth:`view_to_image`)."""
+        cols = self.original_size[1]
+        x = col + 0.5
+        return (cols - x if self.flipped else x), row + 0.5
 
     def map_original_to_view(self, row: float, col: float) -> tuple[float, float]:
         """View (x, y) of original pixel coordinates (inverse of :meth:`to_original`)."""

@@ -1,0 +1,212 @@
+"""Window/level presets in the window: a toolbar combo, a menu, and the user's default.
+
+The presets are :mod:`mammoview.reading.presets`' (the file's own VOIs under the file's
+names, "Full range", "Auto 1-99%", and windows the reader saved); the reader's saved
+windows and default live in the readings database's settings, which is per user (it
+sits in the per-user data folder). Choosing a preset sets one VOI on every panel of
+the viewer; a window/level drag shows "Custom". When the shown image changes, the
+reader's default is applied if they saved one (otherwise the viewer's own rule, the
+file's first window, already holds).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QComboBox, QMenu
+
+from mammoview.core import Image, Voi
+from mammoview.gui.viewer.window_level import window_of
+from mammoview.reading import presets as P
+from mammoview.reading.errors import ReadingError
+
+log = logging.getLogger(__name__)
+
+MY_DEFAULT = "My default"
+CUSTOM = "Custom"
+
+
+class WindowPresets(QObject):
+    """Presets for the image(s) the viewer shows (see the module docstring).
+
+    Parameters
+    ----------
+    viewer : ViewerArea
+    store_getter : callable
+        Returns the :class:`~mammoview.reading.store.ReadingStore` or None (no database).
+    report : callable
+        ``report(text, error)``: one line for the status bar (and problems when an error).
+
+    Signals
+    -------
+    presetApplied(str)
+        The name of the preset just applied.
+    """
+
+    presetApplied = Signal(str)
+
+    def __init__(self, viewer, store_getter, report, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = viewer
+        self._store = store_getter
+        self._report = report
+        self.presets: list[P.WindowPreset] = []
+        self._image: Image | None = None
+        self.combo = QComboBox()
+        self.combo.setObjectName("windowPresetCombo")
+        self.combo.setToolTip("Window/level preset for every panel (W: next)")
+        self.combo.setMinimumContentsLength(14)
+        self.combo.activated.connect(lambda i: self.apply(self.combo.itemText(i)))
+        self.menu = QMenu("Window &presets")
+        self.menu.setObjectName("windowPresetsMenu")
+        self.act_next = QAction("Next window preset", self)
+        self.act_next.setShortcut("W")
+        self.act_next.triggered.connect(self.next_preset)
+        self.act_save_default = QAction("Save current window as my default", self)
+        self.act_save_default.triggered.connect(self.save_current_as_default)
+        self.act_clear_default = QAction("Forget my default window", self)
+        self.act_clear_default.triggered.connect(self.clear_default)
+        self._group = QActionGroup(self)
+        viewer.voiChanged.connect(lambda _voi: self._show_current(CUSTOM))
+        self._rebuild()
+
+    # ------------------------------------------------------------------ image shown
+
+    def image_shown(self, image: Image | None, *, new_image: bool) -> None:
+        """The viewer shows ``image`` (the panels' original, or the hanging's first view).
+
+        ``new_image``: another image than before, so the reader's default applies.
+        """
+        self._image = image
+        store = self._store()
+        try:
+            self.presets = P.presets_for(image, store) if image is not None else []
+        except ReadingError as err:  # a settings row the core refuses: offer the file's own
+            self._report(f"window presets: {err}", True)
+            self.presets = P.presets_for(image) if image is not None else []
+        self._rebuild()
+        if image is None:
+            return
+        if new_image and store is not None and self._wanted_default(store):
+            self.apply(P.default_preset(image, store).name)
+        else:
+            self._show_current(self._matching_name())
+
+    def _wanted_default(self, store) -> bool:
+        try:
+            return bool(store.get_setting(P.DEFAULT_PRESET_KEY))
+        except ReadingError as err:
+            self._report(f"window presets: {err}", True)
+            return False
+
+    def _matching_name(self) -> str:
+        voi = self.viewer.voi()
+        for preset in self.presets:
+            if _same_window(preset.voi, voi):
+                return preset.name
+        return CUSTOM
+
+    # ------------------------------------------------------------------ actions
+
+    def apply(self, name: str) -> bool:
+        preset = next((p for p in self.presets if p.name == name), None)
+        if preset is None:
+            return False
+        self.viewer.set_voi(preset.voi)
+        self._show_current(name)
+        self.presetApplied.emit(name)
+        return True
+
+    def next_preset(self) -> None:
+        if not self.presets:
+            return
+        names = [p.name for p in self.presets]
+        current = self.combo.currentText()
+        i = names.index(current) + 1 if current in names else 0
+        self.apply(names[i % len(names)])
+        self._report(f"Window: {names[i % len(names)]}", False)
+
+    def save_current_as_default(self) -> None:
+        """Keep the current window as this user's "My default" and make it the default."""
+        store = self._store()
+        if store is None or self._image is None:
+            self._report("Window not saved: no readings database or no image", True)
+            return
+        lo, hi = self._image.value_range()
+        center, width = window_of(self.viewer.voi(), lo, hi)
+        try:
+            P.save_user_preset(store, MY_DEFAULT, center, width)
+            P.set_default_preset(store, MY_DEFAULT)
+        except ReadingError as err:
+            self._report(f"Window not saved: {err}", True)
+            return
+        self.image_shown(self._image, new_image=False)
+        self._show_current(MY_DEFAULT)
+        self._report(f"Saved window C {center:.6g} / W {width:.6g} as your default", False)
+
+    def clear_default(self) -> None:
+        store = self._store()
+        if store is None:
+            return
+        try:
+            P.set_default_preset(store, None)
+            P.delete_user_preset(store, MY_DEFAULT)
+        except ReadingError as err:
+            self._report(f"Default window not cleared: {err}", True)
+            return
+        self.image_shown(self._image, new_image=False)
+        self._report("Default window forgotten: each image opens with its file's window", False)
+
+    # ------------------------------------------------------------------ widgets
+
+    def _rebuild(self) -> None:
+        current = self.combo.currentText()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for preset in self.presets:
+            self.combo.addItem(preset.name)
+            self.combo.setItemData(self.combo.count() - 1, _describe(preset), 3)  # tooltip role
+        self.combo.addItem(CUSTOM)
+        self.combo.setCurrentText(current if current else CUSTOM)
+        self.combo.setEnabled(bool(self.presets))
+        self.combo.blockSignals(False)
+        self.menu.clear()
+        for action in self._group.actions():
+            self._group.removeAction(action)
+        for preset in self.presets:
+            action = self.menu.addAction(preset.name)
+            action.setCheckable(True)
+            action.setToolTip(_describe(preset))
+            action.triggered.connect(lambda _=False, n=preset.name: self.apply(n))
+            self._group.addAction(action)
+        if self.presets:
+            self.menu.addSeparator()
+        self.menu.addAction(self.act_next)
+        self.menu.addAction(self.act_save_default)
+        self.menu.addAction(self.act_clear_default)
+
+    def _show_current(self, name: str) -> None:
+        self.combo.blockSignals(True)
+        index = self.combo.findText(name)
+        self.combo.setCurrentIndex(index if index >= 0 else self.combo.count() - 1)
+        self.combo.blockSignals(False)
+        for action in self._group.actions():
+            action.setChecked(action.text() == name)
+
+    def current_name(self) -> str:
+        return self.combo.currentText()
+
+
+def _describe(preset: P.WindowPreset) -> str:
+    source = {"file": "from the file", "auto": "computed", "user": "saved by you"}.get(preset.source, "")
+    return f"{preset.voi.describe()} ({source})" if source else preset.voi.describe()
+
+
+def _same_window(a: Voi, b: Voi) -> bool:
+    if a is b:
+        return True
+    if a.is_lut or b.is_lut:
+        return False
+    return (a.center, a.width, a.function) == (b.center, b.width, b.function)
