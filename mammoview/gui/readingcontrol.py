@@ -23,13 +23,12 @@ Marks
     Findings and rulers are drawn on every panel showing their image (the original
     and its enhanced views); in the four-view hanging, a finding on one view of a
     breast also shows on the other view as a reminder band
-    (:func:`mammoview.gui.viewer.hanging.reminder_columns`).
+    (:mod:`mammoview.gui.reminders`).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
 import time
 from collections.abc import Callable
@@ -41,17 +40,16 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMenu, QScrollArea
 from mammoview.core.image import Image
 from mammoview.core.study import Study
 from mammoview.gui.panels.reading import MarkRow, ReadingPanel
+from mammoview.gui.reminders import ReminderBands
 from mammoview.gui.viewer.annotations import (
     TOOL_HINTS,
     TOOL_TITLES,
     TOOLS,
-    Band,
     DrawTool,
     mark_tooltip,
     pick_mark,
     size_text,
 )
-from mammoview.gui.viewer.hanging import breast_axis, reminder_columns, slot_label
 from mammoview.gui.wlpresets import WindowPresets
 from mammoview.gui.workers import JobFailure, JobRunner
 from mammoview.reading import ReadingSession, ReadingStore, study_identity
@@ -63,7 +61,6 @@ log = logging.getLogger(__name__)
 TOOL_KEYS = {"navigate": ["V", "Esc"], "point": ["X"], "ellipse": ["E"], "outline": ["F"], "ruler": ["L"]}
 TOOL_SHORT = {"navigate": "Navigate", "point": "Point", "ellipse": "Ellipse", "outline": "Outline",
               "ruler": "Ruler"}
-OTHER_VIEW = {"CC": "MLO", "MLO": "CC"}
 # Edits slower than this on the UI thread are logged (the 50 ms budget of ARCHITECTURE.md).
 SLOW_EDIT_MS = 50.0
 
@@ -96,8 +93,6 @@ class ReadingController(QObject):
         self.selected: str | None = None
         self.store_error = ""
         self.edit_ms: list[float] = []  # UI-thread time of each edit (tests, bench)
-        self._axes: dict[str, object] = {}  # image uid -> BreastAxis | None
-        self._axes_pending: set[str] = set()
         self._shown_uids: tuple[str, ...] = ()
         self._pending_center: tuple[str, float, float] | None = None
         self._store = store if store is not None else self._open_store()
@@ -124,6 +119,7 @@ class ReadingController(QObject):
         if ai_dock is not None:  # the reading gets most of the column's height
             window.resizeDocks([self.dock, ai_dock], [700, 250], Qt.Orientation.Vertical)
 
+        self.reminders = ReminderBands(self.runner, window.viewer, self._paint_marks, self)
         self.tool = DrawTool(self)
         window.viewer.set_tool(self.tool)
         self.presets = WindowPresets(window.viewer, lambda: self._store, self._report, self)
@@ -587,68 +583,12 @@ class ReadingController(QObject):
                 panel.annotations.clear()
                 continue
             findings = [(n, f) for n, f in numbered if f.image_key == key]
-            bands = self._bands(panel, numbered) if hanging else []
+            bands = self.reminders.bands(panel, numbered, self._image_key) if hanging else []
             panel.annotations.show(findings, reading.measurements_on(key), bands, self.selected)
 
     def marks_on(self, panel) -> list[str]:
         """Ids of the marks drawn on ``panel`` now (findings, rulers; tests)."""
         return list(panel.annotations.mark_ids)
-
-    # --- reminder bands -------------------------------------------------------------
-
-    def _bands(self, panel, numbered) -> list[Band]:
-        """Reminder bands on ``panel`` for findings on the other view of its breast."""
-        image = panel.image
-        if image is None or image.laterality is None or image.view not in OTHER_VIEW:
-            return []
-        other = next((p.image for p in self.window.viewer.panels()
-                      if p.image is not None and p.image.laterality == image.laterality
-                      and p.image.view == OTHER_VIEW[image.view]), None)
-        if other is None:
-            return []
-        other_key = self._image_key(other)
-        target, source = self._axes.get(image.uid), self._axes.get(other.uid)
-        if target is None or source is None:
-            return []
-        bands = []
-        for number, finding in numbered:
-            if finding.image_key != other_key:
-                continue
-            col, half = _finding_columns(finding)
-            span = reminder_columns(col, half, source, finding.spacing_mm, target, image.pixel_spacing_mm)
-            if span is None:
-                continue
-            left, right, distance = span
-            far = (f"{distance:.0f} mm" if finding.spacing_mm and image.pixel_spacing_mm
-                   else f"{100 * distance:.0f}% of the depth")
-            label = f"#{number} {finding.type} on {slot_label(other.ref.slot or '??')}: {far} from nipple"
-            bands.append(Band(finding.id, target.top, target.bottom, left, right, label))
-        return bands
-
-    def _request_axes(self) -> None:
-        """Outline the shown breasts (on the worker) for the reminder bands."""
-        for uid, prepared in self.window.viewer.prepared_images().items():
-            if uid in self._axes or uid in self._axes_pending or prepared.chest_wall is None:
-                continue
-            self._axes_pending.add(uid)
-            self.runner.submit(
-                lambda ctx, p=prepared: breast_axis(p.image, p.chest_wall, p.original.levels),
-                name="reading: breast outline", channels=("axes",),
-                on_done=lambda axis, u=uid: self._on_axis(u, axis),
-                on_error=lambda f, u=uid: self._on_axis(u, None))
-
-    def _on_axis(self, uid: str, axis) -> None:
-        self._axes_pending.discard(uid)
-        self._axes[uid] = axis
-        if len(self._axes) > 64:  # images long gone: keep the dictionary small
-            for old in list(self._axes)[:32]:
-                self._axes.pop(old, None)
-        if uid in self.window.viewer.shown_uids():
-            self._paint_marks()
-
-    def axes_ready(self) -> bool:
-        """Every shown image of the hanging has its breast outline (tests)."""
-        return not self._axes_pending
 
     # --- the viewer rebuilt its panels ---------------------------------------------------
 
@@ -658,7 +598,7 @@ class ReadingController(QObject):
         new = shown != self._shown_uids
         self._shown_uids = shown
         if viewer.mode() == "hanging":
-            self._request_axes()
+            self.reminders.request()
         self._paint_marks()
         self._set_cursors()
         if new:
@@ -697,14 +637,3 @@ def _mark_center(item: ReaderFinding | Measurement) -> tuple[float, float]:
     rows = [p[0] for p in item.points]
     cols = [p[1] for p in item.points]
     return (min(rows) + max(rows)) / 2, (min(cols) + max(cols)) / 2
-
-
-def _finding_columns(finding: ReaderFinding) -> tuple[float, float]:
-    """(centre column, half extent along the columns) of a finding, in pixels."""
-    if finding.shape == "ellipse":
-        (_, col), (a, b) = finding.points[0], finding.radii
-        t = math.radians(finding.angle_deg)
-        return col, math.hypot(a * math.cos(t), b * math.sin(t))
-    cols = [p[1] for p in finding.points]
-    return (min(cols) + max(cols)) / 2, (max(cols) - min(cols)) / 2
-

@@ -313,7 +313,8 @@ def test_reminder_band_on_the_other_view_of_the_breast(qtbot, window):
         window.open_demo()
     wait_session(qtbot, window)
     ctl = window.reading
-    qtbot.waitUntil(lambda: ctl.axes_ready() and len(window.viewer.prepared_images()) == 4, timeout=SETTLE_MS)
+    qtbot.waitUntil(lambda: ctl.reminders.ready() and len(window.viewer.prepared_images()) == 4,
+                    timeout=SETTLE_MS)
     rcc = window.viewer.panel("RCC")
     truth = rcc.image.findings[0]  # the phantom's mass, right breast
     ctl.set_tool("ellipse")
@@ -327,9 +328,9 @@ def test_reminder_band_on_the_other_view_of_the_breast(qtbot, window):
         assert panel.annotations.band_ids == [] and panel.annotations.mark_ids == []
     # The band sits where the finding is along the nipple-chest wall line: the same
     # distance from the nipple in millimetres (same 0.15 mm pixels) on the MLO.
-    axes = ctl._axes
+    axes = ctl.reminders.axes
     source, target = axes[rcc.image.uid], axes[window.viewer.panel("RMLO").image.uid]
-    band = ctl._bands(window.viewer.panel("RMLO"), [(1, finding)])[0]
+    band = ctl.reminders.bands(window.viewer.panel("RMLO"), [(1, finding)], ctl._image_key)[0]
     centre = (band.left + band.right) / 2
     expected = abs(finding.points[0][1] - source.nipple_col)
     assert abs(centre - target.nipple_col) == pytest.approx(expected, abs=2)

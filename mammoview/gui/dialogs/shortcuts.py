@@ -29,6 +29,8 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         rows = describe_shortcuts(actions)
         rows.append(("Mouse wheel / drag", "Zoom / pan (all panels linked)"))
+        rows.append(("Left drag with a drawing tool", "Draw the mark (middle drag still pans)"))
+        rows.append(("Click a mark (Navigate)", "Select it (type, note, delete in the Reading dock)"))
         self.table = QTableWidget(len(rows), 2)
         self.table.setHorizontalHeaderLabels(["Keys", "Action"])
         self.table.verticalHeader().setVisible(False)

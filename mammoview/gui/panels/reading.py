@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mammoview.reading.model import DENSITIES, FINDING_TYPES, Measurement, ReaderFinding, Reading
+from mammoview.reading.model import DENSITIES, FINDING_TYPES, Reading
 
 IMPRESSION_IDLE_MS = 600
 BIRADS_TEXT = {
