@@ -13,7 +13,12 @@ Builds once, in the temp folder: 1,000 tiny DICOM mammograms (one study each, 32
 Each figure is the best of ``--repeat`` runs. Also times one reading edit (one
 transaction with fsync) and a worklist refresh.
 
-Run:  .venv/bin/python bench/bench_worklist.py [--studies 1000] [--repeat 3]
+Then the window's side (offscreen Qt), on the DICOM worklist: what the study browser
+does on the UI thread (:class:`mammoview.gui.panels.study_browser.StudyBrowser`): list
+the studies, bind the worklist built on the worker, refresh the states, poll, filter,
+sort and find the next unread study. The UI thread's budget is 50 ms per step.
+
+Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_worklist.py [--studies 1000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -92,6 +97,62 @@ def seed_readings(store, worklist, count: int) -> None:
     store.replace_readings(readings)
 
 
+def bench_browser(studies, worklist, repeat: int) -> None:
+    """UI-thread time of the study browser's worklist steps, best of ``repeat``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from mammoview.gui.panels.study_browser import COL_BIRADS, StudyBrowser, WorklistFilterBar
+
+    app = QApplication.instance() or QApplication([])
+    browser = StudyBrowser()
+    bar = WorklistFilterBar(browser)
+    browser.resize(600, 800)
+    browser.show()
+
+    batches: list[float] = []
+
+    def listed():
+        browser.set_studies(studies)  # lists the first batch; the event loop lists the rest
+        while True:
+            start = time.perf_counter()
+            more = browser.list_more()
+            batches.append(time.perf_counter() - start)
+            if not more:
+                break
+        app.processEvents()
+
+    def bound():
+        browser.set_worklist(worklist)
+        app.processEvents()
+
+    def filtered():
+        bar.choose(state="Not read yet")
+        bar.choose(state="Any state")
+
+    def sorted_twice():
+        browser.sort_by(COL_BIRADS, descending=True)
+        browser.sort_by(None)
+
+    steps = []
+    t_first, _ = best(lambda: browser.set_studies(studies), repeat)
+    steps.append(("list the studies: set_studies (first batch)", t_first))
+    t_list, _ = best(listed, repeat)
+    steps.append(("list the studies: longest later batch", max(batches)))
+    steps.append(("list the studies: all of it (several turns)", t_list))
+    t_bind, _ = best(bound, repeat)
+    steps.append(("bind the worklist (set_worklist)", t_bind))
+    steps.append(("refresh the states (refresh_states)", best(browser.refresh_states, repeat)[0]))
+    steps.append(("poll, nothing changed (poll)", best(browser.poll, repeat)[0]))
+    steps.append(("filter on, then off (2 filters)", best(filtered, repeat)[0] / 2))
+    steps.append(("sort by BI-RADS, then back (2 sorts)", best(sorted_twice, repeat)[0] / 2))
+    steps.append(("next unread study (next_unread)", best(lambda: browser.next_unread(0), repeat)[0]))
+    print(f"\nstudy browser, {len(studies)} DICOM studies (UI thread; budget 50 ms a step):")
+    for name, seconds in steps:
+        print(f"  {name:<46} {1000 * seconds:8.1f} ms")
+    browser.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=1000)
@@ -127,6 +188,9 @@ def main() -> int:
         print(f"  worklist (discover + keys + states)  {1000 * t_open:8.1f} ms   {t_open / t_list:7.1f} x")
         print(f"  of which keys + states (reading)     {1000 * t_build:8.1f} ms   {t_build / t_list:7.1f} x")
         print(f"  worklist refresh (states only)       {1000 * t_refresh:8.1f} ms   {t_refresh / t_list:7.1f} x")
+
+    dicom_studies = discover(dicom_dir).studies
+    bench_browser(dicom_studies, build_worklist(dicom_studies, store), args.repeat)
 
     row = worklist.rows[-1]
     session = ReadingSession.open(store, row.study, identity=row.identity)

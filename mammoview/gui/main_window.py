@@ -41,7 +41,7 @@ from mammoview.core.progress import Progress
 from mammoview.core.study import SLOT_ORDER, Study
 from mammoview.gui.cache import ViewCache
 from mammoview.gui.dialogs.about import RUO_NOTICE, AboutDialog
-from mammoview.gui.dialogs.export_report import ImpressionDialog
+from mammoview.gui.dialogs.export_report import ReportExport
 from mammoview.gui.dialogs.shortcuts import ShortcutsDialog
 from mammoview.gui.aicontrol import AiController
 from mammoview.gui.readingcontrol import ReadingController
@@ -51,7 +51,7 @@ from mammoview.gui.overlayjobs import LAYERS, PARAMS_VERSION, MaskDisplay, run_l
 from mammoview.gui.panels.enhancement import PANELS, EnhancementPanel
 from mammoview.gui.panels.layers import DEFAULT_STYLES, LayersPanel
 from mammoview.gui.panels.problems import ProblemsList
-from mammoview.gui.panels.study_browser import StudyBrowser, format_date, study_title
+from mammoview.gui.panels.study_browser import StudyBrowser, StudyBrowserPanel, format_date, study_title
 from mammoview.gui.settings import AppSettings
 from mammoview.gui.isolation import LaneUnavailable, decode_lane, shared_lane
 from mammoview.gui.viewer import ViewContent, ViewerArea
@@ -73,6 +73,7 @@ from mammoview.gui.viewjobs import (
     strip_float,
 )
 from mammoview.gui.workers import JobFailure, JobRunner
+from mammoview.gui.worklistcontrol import WorklistController
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,9 @@ class MainWindow(QMainWindow):
         self.reading = ReadingController(self)
         # Switching the active model of a task recomputes what is shown (gui/modelswitch.py).
         self.model_switch = ModelSwitch(self)
+        # Reading states, AI scores and next-unread in the study browser; the report export.
+        self.worklist = WorklistController(self)
+        self.reports = ReportExport(self)
         self._build_menus_and_toolbar()
         self._restore_settings()
 
@@ -206,7 +210,7 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         self.browser = StudyBrowser()
-        self.browser_dock = self._dock("Studies", "studiesDock", self.browser,
+        self.browser_dock = self._dock("Studies", "studiesDock", StudyBrowserPanel(self.browser),
                                        Qt.DockWidgetArea.LeftDockWidgetArea)
         self.enhancement = EnhancementPanel()
         self.enhancement_dock = self._dock("Enhancement", "enhancementDock", self.enhancement,
@@ -279,6 +283,7 @@ class MainWindow(QMainWindow):
         self.act_prev_image = a("Previous image", ["Left", "PgUp"], self.previous_image)
         self.act_next_study = a("Next study", ["Down", "N"], self.next_study)
         self.act_prev_study = a("Previous study", ["Up", "P"], self.previous_study)
+        self.act_next_unread = a("Next &unread study", ["U"], lambda: self.worklist.next_unread())
         self.act_hanging = a("4-view &hanging", ["H"], self.set_hanging, checkable=True,
                              tip="Switch between the 4-view hanging and the enhancement panels (H)")
         self.act_reset = a("&Reset view", ["R", "Home"], self.reset_view)
@@ -309,7 +314,7 @@ class MainWindow(QMainWindow):
 
         nav = menu.addMenu("&Navigate")
         for act in (self.act_next_image, self.act_prev_image, self.act_next_study,
-                    self.act_prev_study):
+                    self.act_prev_study, self.act_next_unread):
             nav.addAction(act)
 
         view = menu.addMenu("&View")
@@ -370,7 +375,7 @@ class MainWindow(QMainWindow):
         """Every action with a key, in the order the shortcuts dialog lists them."""
         return [
             self.act_next_image, self.act_prev_image, self.act_next_study, self.act_prev_study,
-            self.act_hanging, *self.act_panels.values(), self.act_reset, self.act_invert,
+            self.act_next_unread, self.act_hanging, *self.act_panels.values(), self.act_reset, self.act_invert,
             self.act_findings, self.act_magnifier, self.act_open_files, self.act_open_folder,
             self.act_export, self.act_shortcuts, self.act_quit, *self.reading.shortcut_actions(),
         ]
@@ -434,6 +439,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_settings()
+        self.worklist.shutdown()
         self.ai.shutdown()
         self.reading.shutdown()
         self.runner.cancel_all()
@@ -537,6 +543,7 @@ class MainWindow(QMainWindow):
         self.image = None
         self._prepared = None
         self.browser.set_studies(studies)
+        self.worklist.set_studies(studies)
         if studies:
             self.stack.setCurrentIndex(1)
             self.show_image(0, 0)
@@ -1097,15 +1104,15 @@ class MainWindow(QMainWindow):
             self._set_work("Open a study before exporting a report")
             return
         study = self.current_study()
-        dialog = ImpressionDialog(study_title(study), self)
-        if dialog.exec() != ImpressionDialog.DialogCode.Accepted:
+        choice = self.reports.ask(study, study_title(study))  # saves an edited impression
+        if choice is None:
             return
         default = str(Path(self.settings.last_folder() or Path.home()) / "mammoview-report.pdf")
         path, _ = QFileDialog.getSaveFileName(self, "Export report", default, "PDF (*.pdf)")
         if path:
             if not path.lower().endswith(".pdf"):
                 path += ".pdf"
-            self.export_report_to(path, dialog.impression())
+            self.export_report_to(path, deidentify=choice.deidentify)
 
     def build_report_content(self, impression: str):
         """The report as displayed now: the viewer's pictures, findings and settings."""
@@ -1177,10 +1184,9 @@ class MainWindow(QMainWindow):
                     captions[PANELS[name]] = full
         return captions
 
-    def export_report_to(self, path: str | Path, impression: str = ""):
-        """Write the PDF report to ``path`` on a worker (no file dialog)."""
-        from mammoview.report.pdf import write_report
-
+    def export_report_to(self, path: str | Path, impression: str = "", *, deidentify: bool = False):
+        """Write the PDF report to ``path`` on a worker (no file dialog): what is shown,
+        the study's saved reading, and ``impression`` as extra text when given."""
         path = str(path)
         try:
             content = self.build_report_content(impression)
@@ -1190,7 +1196,8 @@ class MainWindow(QMainWindow):
             return None
         self._set_work("Writing report…")
         return self.runner.submit(
-            lambda ctx: write_report(path, content), name="report", channels=("report",),
+            self.reports.job(path, content, self.current_study(), deidentify=deidentify),
+            name="report", channels=("report",),
             on_done=lambda _: self._on_report_written(path),
             on_error=lambda f: self._on_report_failed(path, f))
 

@@ -1,0 +1,102 @@
+"""File > Export report from the window: the saved reading in the PDF, the impression
+shared with the reading, the de-identify switch, and no patient name in any message."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from PySide6.QtWidgets import QDialog, QFileDialog
+
+from mammoview.gui.dialogs.export_report import ExportReportDialog
+from tests.report.reading_helpers import IDENTIFYING, pdf_metadata_text, pdf_text, reading_study
+
+WAIT_MS = 60_000
+NAME_PARTS = ("Zyxwander", "Quillonette")
+
+
+@pytest.fixture
+def opened(qtbot, window, tmp_path):
+    """The window on a four-view DICOM study of a named patient, its reading open."""
+    study_dir = tmp_path / "study"
+    reading_study(study_dir)
+    with qtbot.waitSignal(window.worklist.worklistReady, timeout=WAIT_MS):
+        window.open_paths([study_dir])
+    qtbot.waitUntil(lambda: window.image is not None and window.reading.session is not None, timeout=WAIT_MS)
+    return window
+
+
+def _answer_dialogs(monkeypatch, target, *, impression=None, deidentify=False, seen=None):
+    """Fill the export dialog (recording what it showed) and the file dialog."""
+
+    def exec_(dialog: ExportReportDialog):
+        if seen is not None:
+            seen.append(dialog.editor.toPlainText())
+        if impression is not None:
+            dialog.editor.setPlainText(impression)
+        dialog.deidentify_box.setChecked(deidentify)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ExportReportDialog, "exec", exec_)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "PDF (*.pdf)"))
+
+
+def test_report_from_the_window_prints_the_saved_reading(qtbot, opened, tmp_path, monkeypatch):
+    window = opened
+    session = window.reading.session
+    context = session.context_for(window.image)
+    session.add_ellipse(context, "mass", (12.0, 10.0), (6.0, 3.0), note="new density")
+    session.set_birads("right", 3)
+    session.set_birads("overall", 3)
+    session.set_density("B")
+
+    target = tmp_path / "report.pdf"
+    seen = []
+    _answer_dialogs(monkeypatch, target, impression="Probably benign; short-interval follow-up.", seen=seen)
+    with qtbot.waitSignal(window.reportWritten, timeout=WAIT_MS):
+        window.choose_export()
+    assert seen == [""]  # nothing saved yet
+    # The dialog wrote the impression into the reading (the dock shows it, undo knows it).
+    assert session.reading.impression == "Probably benign; short-interval follow-up."
+    assert window.reading.panel.impression.toPlainText() == "Probably benign; short-interval follow-up."
+    text = pdf_text(target)
+    for expected in ("Reader's assessment", "BI-RADS right BI-RADS left BI-RADS overall Breast density 3 - 3 B",
+                     "Probably benign; short-interval follow-up.", "1 mass (ellipse) right CC", "new density",
+                     "RCC - reader's marks", "Zyxwander Quillonette", "img0.dcm"):
+        assert expected in text, expected
+    assert "AI classification (research)" in text  # beside the AI section and its model versions
+
+    # The next export starts from the saved impression; an edit in the reading dock counts.
+    session.set_impression("Edited in the reading dock.")
+    seen.clear()
+    _answer_dialogs(monkeypatch, target, seen=seen)
+    with qtbot.waitSignal(window.reportWritten, timeout=WAIT_MS):
+        window.choose_export()
+    assert seen == ["Edited in the reading dock."]
+    assert "Edited in the reading dock." in pdf_text(target)
+
+
+def test_deidentified_export_and_messages_carry_no_patient_name(qtbot, opened, tmp_path, monkeypatch, caplog):
+    window = opened
+    caplog.set_level(logging.DEBUG, logger="mammoview")  # our own logs, all levels
+    session = window.reading.session
+    session.add_point(session.context_for(window.image), "asymmetry", (5.0, 5.0))
+    target = tmp_path / "deid.pdf"
+    _answer_dialogs(monkeypatch, target, deidentify=True)
+    with qtbot.waitSignal(window.reportWritten, timeout=WAIT_MS):
+        window.choose_export()
+    text, meta = pdf_text(target), pdf_metadata_text(target)
+    for value in IDENTIFYING:
+        assert value.lower() not in text.lower() and value.lower() not in meta.lower(), value
+    assert "MV-" in text and "asymmetry (point)" in text and "De-identified" in text
+
+    # A report that cannot be written: the message names the file and the reason only.
+    failing = tmp_path / "no such folder" / "r.pdf"
+    window.export_report_to(failing, deidentify=True)
+    qtbot.waitUntil(lambda: "not written" in window.work_label.text(), timeout=WAIT_MS)
+    messages = [window.work_label.text(), caplog.text,
+                *(f"{source} {reason}" for source, reason in window.problems.problems())]
+    assert "r.pdf" in window.work_label.text()
+    for part in NAME_PARTS:
+        assert all(part.lower() not in m.lower() for m in messages), part
+
