@@ -380,7 +380,7 @@ def _reader_section(section: ReaderSection, width: float, *, several: bool) -> l
 
 
 def _findings_section(content: ReportContent, width: float) -> list[Flowable]:
-    out: list[Flowable] = [Paragraph("Findings", _H2)]
+    out: list[Flowable] = [Paragraph("Findings from the data (ground truth)", _H2)]
     if not content.findings:
         out.append(_p("No findings recorded for these images.", _SMALL))
         return out
