@@ -35,7 +35,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMenu, QScrollArea, QToolBar
+from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QScrollArea, QToolBar
 
 from mammoview.core.image import Image
 from mammoview.core.study import Study
@@ -54,7 +54,7 @@ from mammoview.gui.wlpresets import WindowPresets
 from mammoview.gui.workers import JobFailure, JobRunner
 from mammoview.reading import ReadingSession, ReadingStore, study_identity
 from mammoview.reading.errors import LeaseLostError, ReadingError, StoreError, StudyLockedError
-from mammoview.reading.model import FINDING_TYPES, Measurement, ReaderFinding, Reading
+from mammoview.reading.model import Measurement, ReaderFinding, Reading
 
 log = logging.getLogger(__name__)
 
@@ -108,16 +108,17 @@ class ReadingController(QObject):
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                               | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        # Beside the enhancement settings, in front: reading is what the reader does most.
-        beside = getattr(window, "enhancement_dock", None)
-        if beside is not None:
-            window.tabifyDockWidget(beside, self.dock)
-            self.dock.raise_()
+        # One tab stack down the right side, the reading in front: a stack adds one tab
+        # bar to the column's minimum height, where docks one above the other add theirs
+        # (small screens have no height to spare).
+        stack = [getattr(window, "enhancement_dock", None), self.dock,
+                 getattr(getattr(window, "ai", None), "dock", None)]
+        stack = [dock for dock in stack if dock is not None]
+        for first, second in zip(stack, stack[1:]):
+            window.tabifyDockWidget(first, second)
+        self.dock.raise_()
         # Wide enough for the panel without a horizontal scroll bar (plus the vertical one).
-        self.dock.setMinimumWidth(self.panel.minimumSizeHint().width() + 24)
-        ai_dock = getattr(getattr(window, "ai", None), "dock", None)
-        if ai_dock is not None:  # the reading gets most of the column's height
-            window.resizeDocks([self.dock, ai_dock], [700, 250], Qt.Orientation.Vertical)
+        self.dock.setMinimumWidth(max(340, self.panel.minimumSizeHint().width() + 24))
 
         self.reminders = ReminderBands(self.runner, window.viewer, self._paint_marks, self)
         self.tool = DrawTool(self)
@@ -212,10 +213,7 @@ class ReadingController(QObject):
         for act in (self.presets.act_next, self.presets.act_save_default, self.presets.act_clear_default):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.window.addAction(act)
-        self.type_combo = QComboBox()
-        self.type_combo.setObjectName("newFindingType")
-        self.type_combo.addItems(list(FINDING_TYPES))
-        self.type_combo.setToolTip("Type given to the next finding you draw")
+        self.type_combo = self.panel.new_type  # the type the next finding gets
 
     def fill_edit_menu(self, menu: QMenu) -> None:
         menu.addAction(self.act_undo)
@@ -231,23 +229,23 @@ class ReadingController(QObject):
         menu.addSeparator()
         menu.addAction(self.dock.toggleViewAction())
 
-    def add_toolbar(self) -> QToolBar:
-        """The Reading toolbar: tools, the next finding's type, undo/redo, window presets."""
-        bar = QToolBar("Reading")
+    def add_toolbar(self, main: QToolBar) -> QToolBar:
+        """The window presets at the end of the ``main`` toolbar, and the Reading tool
+        strip down the window's left edge (a second row of toolbars would raise the
+        window's minimum height, which small screens do not have to spare)."""
+        main.addSeparator()
+        main.addWidget(QLabel(" Window: "))
+        main.addWidget(self.presets.combo)
+        bar = QToolBar("Reading tools")
         bar.setObjectName("readingToolbar")
         bar.setMovable(False)
+        bar.setOrientation(Qt.Orientation.Vertical)
         for mode in TOOLS:
             bar.addAction(self.act_tools[mode])
-        bar.addWidget(QLabel(" New: "))
-        bar.addWidget(self.type_combo)
         bar.addSeparator()
         bar.addAction(self.act_undo)
         bar.addAction(self.act_redo)
-        bar.addSeparator()
-        bar.addWidget(QLabel(" Window: "))
-        bar.addWidget(self.presets.combo)
-        self.window.addToolBarBreak()  # a second row: the main toolbar is full
-        self.window.addToolBar(bar)
+        self.window.addToolBar(Qt.ToolBarArea.LeftToolBarArea, bar)
         return bar
 
     def shortcut_actions(self) -> list[QAction]:

@@ -205,8 +205,13 @@ def _describe(preset: P.WindowPreset) -> str:
 
 
 def _same_window(a: Voi, b: Voi) -> bool:
+    """The same window on screen. LINEAR and LINEAR_EXACT differ by half a stored value
+    (the viewer's data-range default is LINEAR_EXACT, the core's "Full range" LINEAR)."""
     if a is b:
         return True
-    if a.is_lut or b.is_lut:
+    if a.is_lut or b.is_lut or a.center is None or b.center is None:
         return False
-    return (a.center, a.width, a.function) == (b.center, b.width, b.function)
+    linear = {"LINEAR", "LINEAR_EXACT"}
+    if a.function != b.function and not {a.function, b.function} <= linear:
+        return False
+    return abs(a.center - b.center) <= 0.5 and abs(a.width - b.width) <= 1.0

@@ -156,7 +156,7 @@ def test_ellipse_drawn_typed_assessed_and_back_after_restart(qtbot, window, mias
     assert ctl.selected == finding.id and dock.selected() == finding.id
     for name in window.viewer.panel_names():
         assert window.viewer.panel(name).annotations.mark_ids == [finding.id], name
-    assert "mm" in dock.findings.topLevelItem(0).text(3)
+    assert "mm" in dock.findings.topLevelItem(0).text(2)
     only_original(window)  # the rest needs no enhanced views (quicker on a busy machine)
 
     choose(dock.type_combo, "architectural distortion")
@@ -303,7 +303,7 @@ def test_sizes_in_pixels_with_a_warning_without_spacing(qtbot, window, no_spacin
     ruler, = ctl.reading.measurements
     assert ruler.size().unit == "px" and ruler.size().warning == NO_SPACING_WARNING
     assert ruler.size().long_axis == pytest.approx(200, abs=3 * screen_pixel(panel))
-    assert "spacing unknown" in ctl.panel.findings.topLevelItem(0).text(3)
+    assert "spacing unknown" in ctl.panel.findings.topLevelItem(0).text(2)
     assert ctl.panel.spacing_note.isVisibleTo(ctl.panel) and "pixels, not mm" in ctl.panel.spacing_note.text()
 
 

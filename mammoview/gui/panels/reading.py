@@ -50,6 +50,7 @@ DENSITY_TEXT = {
 }
 STATE_TEXT = {"unread": "Unread", "in progress": "In progress", "read": "Read"}
 _ID = Qt.ItemDataRole.UserRole
+COLUMNS = ("#", "Finding", "Size", "Note")
 NONE_TEXT = "—"
 
 
@@ -148,10 +149,18 @@ class ReadingPanel(QWidget):
         # --- findings ---------------------------------------------------------------
         findings_box = QGroupBox("Findings and rulers")
         fl = QVBoxLayout(findings_box)
+        new_row = QHBoxLayout()
+        new_row.addWidget(QLabel("New marks are"))
+        self.new_type = QComboBox()
+        self.new_type.setObjectName("newFindingType")
+        self.new_type.addItems(list(FINDING_TYPES))
+        self.new_type.setToolTip("The type the next finding you draw gets (change it after in Type below)")
+        new_row.addWidget(self.new_type, 1)
+        fl.addLayout(new_row)
         self.findings = QTreeWidget()
         self.findings.setObjectName("readingFindings")
-        self.findings.setColumnCount(5)
-        self.findings.setHeaderLabels(["#", "Type", "View", "Size", "Note"])
+        self.findings.setColumnCount(len(COLUMNS))
+        self.findings.setHeaderLabels(list(COLUMNS))
         self.findings.setRootIsDecorated(False)
         self.findings.setAlternatingRowColors(True)
         self.findings.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -280,12 +289,12 @@ class ReadingPanel(QWidget):
             self._rows = {row.id: row for row in rows}
             self._notes = {row.id: row.note for row in rows}
             for row in rows:
-                item = QTreeWidgetItem([row.number, row.kind, row.where, row.size, row.note])
+                item = QTreeWidgetItem([row.number, f"{row.kind} · {row.where}", row.size, row.note])
                 item.setData(0, _ID, row.id)
-                for column in range(5):
+                for column in range(len(COLUMNS)):
                     item.setToolTip(column, row.tooltip)
                 self.findings.addTopLevelItem(item)
-            for column in range(4):
+            for column in range(len(COLUMNS) - 1):
                 self.findings.resizeColumnToContents(column)
         finally:
             self.findings.blockSignals(False)

@@ -59,7 +59,8 @@ POINT_PX = 7.0
 OUTLINE_STEP_PX = 2.0
 
 FINDING_COLOR = QColor(80, 230, 120)
-SELECTED_COLOR = QColor(255, 230, 60)
+# Not yellow, red or cyan: those are the ground-truth circles' colours.
+SELECTED_COLOR = QColor(255, 105, 230)
 RULER_COLOR = QColor(255, 160, 60)
 BAND_COLOR = QColor(90, 170, 255)
 PREVIEW_COLOR = QColor(255, 255, 255)
@@ -69,13 +70,13 @@ PREVIEW_COLOR = QColor(255, 255, 255)
 
 
 def size_text(item: ReaderFinding | Measurement) -> str:
-    """A mark's size for its label: "12.3 x 8.0 mm", or pixels with a warning."""
+    """A mark's size for its label: "12.3×8.0 mm", or pixels with a warning."""
     size = item.size()
     if size.long_axis is None:
         return ""
     text = f"{size.long_axis:.1f}"
     if size.short_axis is not None:
-        text += f" x {size.short_axis:.1f}"
+        text += f"×{size.short_axis:.1f}"
     text += f" {size.unit}"
     if size.unit != "mm":
         text += " (spacing unknown)"
@@ -85,7 +86,7 @@ def size_text(item: ReaderFinding | Measurement) -> str:
 
 
 def finding_label(number: int, finding: ReaderFinding) -> str:
-    """ "#2 mass · 12.3 x 8.0 mm": what the label beside a finding says."""
+    """ "#2 mass · 12.3×8.0 mm": what the label beside a finding says."""
     size = size_text(finding)
     return f"#{number} {finding.type}" + (f" · {size}" if size else "")
 
@@ -253,12 +254,14 @@ class AnnotationLayer:
         self._items.append(item)
         return item
 
-    def _label(self, text: str, color: QColor, row: float, col_lo: float, col_hi: float) -> None:
-        """A label beside a mark: past its right edge on screen, mirrored panels included."""
-        col = col_lo if self._flipped else col_hi
+    def _label(self, text: str, color: QColor, row: float, col_lo: float, col_hi: float, *,
+               lift: float = 6.0) -> None:
+        """A label centred above a mark (``row`` its top): centred, it stays inside a panel
+        as narrow as the image, whichever side of the image the mark is on."""
         label = self._own(_Label(text, color, self.group))
-        label.setPos(QPointF(col + 0.5, row + 0.5))
-        label.setTransform(QTransform.fromTranslate(6, -8))  # screen pixels off the anchor
+        label.setPos(QPointF((col_lo + col_hi) / 2 + 0.5, row + 0.5))
+        box = label.boundingRect()
+        label.setTransform(QTransform.fromTranslate(-box.width() / 2, -box.height() - lift))  # screen px
 
     def _add_finding(self, number: int, finding: ReaderFinding, selected: bool) -> None:
         color = SELECTED_COLOR if selected else FINDING_COLOR
@@ -268,7 +271,7 @@ class AnnotationLayer:
             r, c = finding.points[0]
             item = self._own(_point_marker(pen))
             item.setPos(QPointF(c + 0.5, r + 0.5))
-            extent = (r, c - 1, c + 1)
+            extent = (r, c, c)
         elif finding.shape == "ellipse":
             (r, c), (a, b) = finding.points[0], finding.radii
             item = self._own(QGraphicsEllipseItem(-a, -b, 2 * a, 2 * b))
@@ -283,7 +286,8 @@ class AnnotationLayer:
             cols = [p[1] for p in finding.points]
             extent = (min(rows), min(cols), max(cols))
         item.setToolTip(tip)
-        self._label(finding_label(number, finding), color, *extent)
+        lift = POINT_PX * 1.6 + 3 if finding.shape == "point" else 6.0  # clear of the marker
+        self._label(finding_label(number, finding), color, *extent, lift=lift)
 
     def _add_ruler(self, ruler: Measurement, selected: bool) -> None:
         color = SELECTED_COLOR if selected else RULER_COLOR
@@ -297,7 +301,7 @@ class AnnotationLayer:
             tick.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
             tick.setPen(pen)
             tick.setPos(QPointF(c + 0.5, r + 0.5))
-        self._label(size_text(ruler) or "0 px", color, max(r0, r1), min(c0, c1), max(c0, c1))
+        self._label(size_text(ruler) or "0 px", color, min(r0, r1), min(c0, c1), max(c0, c1))
 
     def _add_band(self, band: Band, selected: bool, index: int = 0) -> None:
         rect = self._own(QGraphicsRectItem(QRectF(band.left, band.top, band.right - band.left,
