@@ -45,7 +45,6 @@ from mammoview.gui.dialogs.export_report import ReportExport
 from mammoview.gui.dialogs.shortcuts import ShortcutsDialog
 from mammoview.gui.aicontrol import AiController
 from mammoview.gui.readingcontrol import ReadingController
-from mammoview.gui.readingcontrol import ReadingController
 from mammoview.gui.modelswitch import ModelSwitch
 from mammoview.gui.aijobs import AI_LAYERS, ALL_LAYERS
 from mammoview.gui.overlayjobs import LAYERS, PARAMS_VERSION, MaskDisplay, run_layer, unet_status
@@ -158,8 +157,6 @@ class MainWindow(QMainWindow):
         self._build_actions()
         # Classification and explanations (its dock, status label and layer rows).
         self.ai = AiController(self)
-        # The reader's findings, assessment and window presets (Reading dock, tools, undo).
-        self.reading = ReadingController(self)
         # The reader's findings, assessment and window presets (Reading dock, tools, undo).
         self.reading = ReadingController(self)
         # Switching the active model of a task recomputes what is shown (gui/modelswitch.py).
@@ -314,7 +311,6 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         self.reading.fill_edit_menu(menu.addMenu("&Edit"))
-        self.reading.fill_edit_menu(menu.addMenu("&Edit"))
 
         nav = menu.addMenu("&Navigate")
         for act in (self.act_next_image, self.act_prev_image, self.act_next_study,
@@ -333,8 +329,6 @@ class MainWindow(QMainWindow):
         for dock in (self.browser_dock, self.enhancement_dock, self.layers_dock,
                      self.ai.dock, self.problems_dock):
             view.addAction(dock.toggleViewAction())
-        view.addMenu(self.reading.presets.menu)
-        self.reading.fill_reading_menu(menu.addMenu("&Reading"))
         view.addMenu(self.reading.presets.menu)
         self.reading.fill_reading_menu(menu.addMenu("&Reading"))
 
@@ -364,7 +358,6 @@ class MainWindow(QMainWindow):
             toolbar.addAction(act)
         self.addToolBar(toolbar)
         self.reading.add_toolbar(toolbar)
-        self.reading.add_toolbar()
         self._rebuild_recent_menu()
 
     def fill_screen(self, fraction: float = 1.0) -> None:
@@ -448,7 +441,6 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.worklist.shutdown()
         self.ai.shutdown()
-        self.reading.shutdown()
         self.reading.shutdown()
         self.runner.cancel_all()
         # Finished-but-undelivered jobs hold no locks; waiting briefly lets numerical
@@ -595,7 +587,6 @@ class MainWindow(QMainWindow):
         image_index = min(max(0, image_index), len(study.images) - 1)
         self.position = _Position(study_index, image_index)
         self.browser.select_image(study_index, image_index)
-        self.reading.study_selected()
         self.reading.study_selected()
         self.runner.bump("image", "prefetch", *(f"view:{v}" for v in ENHANCED))
         self._settled = False
