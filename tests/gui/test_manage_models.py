@@ -101,7 +101,7 @@ def test_activating_a_unet_recomputes_the_layer_with_the_new_version(qtbot, wind
     with qtbot.waitSignal(window.model_switch.changed, timeout=WAIT_MS) as signal:
         assert dialog.activate_selected()
     assert signal.args == ["segmentation", user.version]
-    assert ("segmentation", user.version, "yes", "user") in dialog.rows()
+    qtbot.waitUntil(lambda: ("segmentation", user.version, "yes", "user") in dialog.rows(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: getattr(masks.displays.get("unet"), "model_version", None) == user.version,
                     timeout=WAIT_MS)
     assert f"(model {user.version})" in window.layer_status("unet")
@@ -119,7 +119,8 @@ def test_activating_a_classifier_reclassifies_with_the_new_version(qtbot, window
     qtbot.waitUntil(lambda: old in panel.fields()["versions"], timeout=WAIT_MS)
     dialog = open_dialog(window)
     dialog.select("classifier-stage1", user.version)
-    assert dialog.activate_selected()
+    with qtbot.waitSignal(window.model_switch.changed, timeout=WAIT_MS):
+        assert dialog.activate_selected()
     # The old result is gone at once; the new one names the new version.
     assert old not in panel.fields()["versions"]
     qtbot.waitUntil(lambda: user.version in panel.fields()["versions"], timeout=WAIT_MS)
@@ -169,7 +170,9 @@ def test_deleting_the_active_model_asks_and_falls_back_to_shipped(qtbot, window,
     assert not dialog.delete_selected()
     assert user.weights.is_file() and "It is in use" in asked[0]
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    assert dialog.delete_selected()
+    with qtbot.waitSignal(dialog.finished_work, timeout=WAIT_MS) as signal:
+        assert dialog.delete_selected()
+    assert signal.args == [f"Deleted the segmentation model {user.version}."]
     assert not user.weights.exists()
     assert [m.origin for m in list_models("segmentation") if m.active] == ["shipped"]
     assert ("segmentation", version_of(shipped["segmentation"]), "yes", "shipped") in dialog.rows()

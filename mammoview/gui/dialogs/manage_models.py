@@ -2,9 +2,9 @@
 activate / delete / export / import / view card.
 
 The list comes from :mod:`mammoview.nets.registry` (JSON cards only: a few ms). Setting
-the active model writes one small JSON file; the window then recomputes what it shows
-with the new model (:mod:`mammoview.gui.modelswitch`). Export copies and re-hashes the
-weights on a worker thread. Import checks the file fully (the network the card
+the active model writes one small JSON file (fsync'ed, so on a worker thread); the window
+then recomputes what it shows with the new model (:mod:`mammoview.gui.modelswitch`).
+Export copies and re-hashes the weights on a worker thread. Import checks the file fully (the network the card
 describes is built and loaded, which needs torch) in the window's process lane, never
 in the window's process, then copies it on a worker thread; a refused file is named
 with the reason in the dialog's message line.
@@ -45,7 +45,7 @@ class ManageModelsDialog(QDialog):
     Signals
     -------
     finished_work(str)
-        An import or export ended; the argument is the message shown.
+        An activation, deletion, import or export ended; the argument is the message shown.
     """
 
     finished_work = Signal(str)
@@ -211,26 +211,25 @@ class ManageModelsDialog(QDialog):
 
     # ------------------------------------------------------------------ actions
     def activate_selected(self) -> bool:
-        """Make the selected model the one its task uses (the window recomputes)."""
-        from mammoview.core.errors import MammoViewError
+        """Make the selected model the one its task uses, on a worker (``active.json`` is
+        fsync'ed); the window then recomputes. False when nothing usable is selected."""
         from mammoview.nets.registry import set_active
 
         model = self.selected()
-        if model is None:
+        if model is None or model.card is None:
             return False
-        try:
-            set_active(model.task, model.version, root=self.root)
-        except MammoViewError as err:
-            self.say(str(err))
-            self.refresh()
-            return False
-        self.say(f"{model.task}: now using model {model.version}.")
-        self.refresh()
+        root = self.root
+        self.say(f"{model.task}: switching to model {model.version}…")
+        self.runner.submit(
+            lambda ctx: set_active(model.task, model.version, root=root),
+            name="activate model", channels=("models",),
+            on_done=lambda m: self._done(f"{m.task}: now using model {m.version}."),
+            on_error=lambda f: self._done(f"Could not switch: {f.message}"))
         return True
 
     def delete_selected(self, *, ask: bool = True) -> bool:
-        """Delete the selected user model (asks first); the active one falls back."""
-        from mammoview.core.errors import MammoViewError
+        """Delete the selected user model (asks first) on a worker; the active one falls
+        back to the shipped model. False when nothing was deleted."""
         from mammoview.nets.registry import delete_model
 
         model = self.selected()
@@ -242,13 +241,12 @@ class ManageModelsDialog(QDialog):
                 self, "Delete model", f"Delete the {model.task} model {model.version}?{extra}")
             if answer != QMessageBox.StandardButton.Yes:
                 return False
-        try:
-            delete_model(model.task, model.version, root=self.root)
-        except MammoViewError as err:
-            self.say(str(err))
-            return False
-        self.say(f"Deleted the {model.task} model {model.version}.")
-        self.refresh()
+        root = self.root
+        self.runner.submit(
+            lambda ctx: delete_model(model.task, model.version, root=root),
+            name="delete model", channels=("models",),
+            on_done=lambda _: self._done(f"Deleted the {model.task} model {model.version}."),
+            on_error=lambda f: self._done(f"Could not delete: {f.message}"))
         return True
 
     def show_card(self):
