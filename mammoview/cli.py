@@ -351,6 +351,11 @@ def _report_parser() -> _Parser:
     parser.add_argument("--deidentify", action="store_true",
                         help="replace patient name, ID and birth date (and file names) by the study "
                              "pseudonym everywhere in the PDF")
+    parser.add_argument("--ai", action="store_true",
+                        help="classify every image with the active classifier cascade and add the AI "
+                             "section with the model versions (seconds per image on a CPU)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                        help="where the classifier runs with --ai (default: auto)")
     return parser
 
 
@@ -378,6 +383,7 @@ def _cmd_report(args: list[str]) -> int:
 
     from mammoview.report.pdf import build_report, write_report
 
+    ai = _report_ai(ns.device) if ns.ai else None
     line = ProgressLine()
     store = _report_store(ns.db, required=ns.deidentify)
     try:
@@ -388,7 +394,7 @@ def _cmd_report(args: list[str]) -> int:
             raise MammoViewError("no images found to report on")
         content = build_report(
             studies, views=views, impression=ns.impression, warnings=problems, progress=line,
-            store=store, deidentify=ns.deidentify,
+            store=store, deidentify=ns.deidentify, ai=ai,
         )
     finally:
         line.close()
@@ -403,6 +409,17 @@ def _cmd_report(args: list[str]) -> int:
     print(f"wrote {out} ({len(content.all_studies)} studies, {len(content.views)} pictures, "
           f"{saved} saved readings{note})")
     return EXIT_OK
+
+
+def _report_ai(device: str) -> Any:
+    """The AI collector for ``report --ai``: the active cascade, loaded before the long work."""
+    from mammoview.classification.cascade import Cascade
+    from mammoview.report.ai import AiCollector
+
+    cascade = Cascade.load(device=device)
+    print(f"models: {', '.join(f'{task} {version}' for task, version in cascade.versions.items())}",
+          file=sys.stderr)
+    return AiCollector(cascade, device=device)
 
 
 def _report_store(path: str | None, *, required: bool) -> Any:

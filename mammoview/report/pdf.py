@@ -45,6 +45,7 @@ from mammoview.core.progress import Progress
 from mammoview.core.study import SLOT_ORDER, Study
 from mammoview.io.atomic import atomic_write
 from mammoview.reading.store import ReadingStore
+from mammoview.report.ai import AiCollector
 from mammoview.report.content import ReaderSection, ReportContent, ReportView
 from mammoview.report.deidentify import SubjectAlias, aliases_for, deidentify_content
 from mammoview.report.reading import image_names_of, numbered_marks, reader_section, saved_reading
@@ -583,6 +584,7 @@ def build_report(
     progress: Callable[[Progress], None] | None = None,
     store: ReadingStore | None = None,
     deidentify: bool = False,
+    ai: AiCollector | None = None,
 ) -> ReportContent:
     """Render studies or images into the content of a report, headless.
 
@@ -613,6 +615,9 @@ def build_report(
         Replace patient name, ID and birth date by the study pseudonym everywhere
         (:mod:`mammoview.report.deidentify`); needs ``store`` (it keeps the secret the
         pseudonyms are made with).
+    ai : AiCollector or None
+        Classify every image with the collector's cascade; the report gets the AI
+        section (per image, per breast, per study, model versions).
 
     Returns
     -------
@@ -675,6 +680,10 @@ def build_report(
             content.findings += _findings_of(im)
             content.warnings += [f"{im.ref.display_name}: {w}" for w in im.warnings]
 
+        if ai is not None:
+            ai.add_study(_study_name(study, first), images, study.ground_truth if study else None,
+                         on_image=lambda name: _tell(progress, done, total, f"AI: {name}"))
+
         hanging = _hanging_images(images)
         if hanging:
             for view in views:
@@ -710,6 +719,8 @@ def build_report(
         raise ValueError("nothing to report: none of the images could be read")
     content.patient, content.study = headers[0]
     content.other_studies = headers[1:]
+    if ai is not None:
+        content.ai = ai.report()
     if deidentify:
         content = deidentify_content(content, [subjects[i] for i in sorted(subjects)])
     return content

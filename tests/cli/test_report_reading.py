@@ -75,3 +75,20 @@ def test_report_deidentify_refuses_without_a_usable_database(tmp_path, capsys):
     # Without --deidentify an unusable database is a warning and the report is written.
     assert main(["report", str(tmp_path / "study"), "-o", str(out), "--db", str(not_a_db)]) == 0
     assert "the report has no readings" in capsys.readouterr().err and out.exists()
+
+
+def test_report_ai_adds_the_classifier_section(tmp_path, capsys, monkeypatch):
+    from mammoview.classification import cascade as cascade_module
+    from tests.report.test_reading_report import _FakeCascade
+
+    devices = []
+    monkeypatch.setattr(cascade_module.Cascade, "load",
+                        classmethod(lambda cls, device="auto": devices.append(device) or _FakeCascade()))
+    folder = _study_with_reading(tmp_path)
+    out = tmp_path / "ai.pdf"
+    assert main(["report", str(folder), "-o", str(out), "--views", "original", "--ai", "--device", "cpu"]) == 0
+    assert devices == ["cpu"]
+    assert "models: classifier-stage1 aaaa11112222" in capsys.readouterr().err
+    text = pdf_text(out)
+    assert "AI classification (research)" in text and "Malignant 8/10" in text
+    assert "classifier-stage2 bbbb33334444" in text and "BI-RADS overall" in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from mammoview.gui.dialogs.export_report import ExportReportDialog
@@ -18,6 +19,9 @@ NAME_PARTS = ("Zyxwander", "Quillonette")
 @pytest.fixture
 def opened(qtbot, window, tmp_path):
     """The window on a four-view DICOM study of a named patient, its reading open."""
+    from tests.gui.test_reading_gui import only_original
+
+    only_original(window)  # the enhanced panels are not what these tests are about
     study_dir = tmp_path / "study"
     reading_study(study_dir)
     with qtbot.waitSignal(window.worklist.worklistReady, timeout=WAIT_MS):
@@ -41,14 +45,33 @@ def _answer_dialogs(monkeypatch, target, *, impression=None, deidentify=False, s
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "PDF (*.pdf)"))
 
 
-def test_report_from_the_window_prints_the_saved_reading(qtbot, opened, tmp_path, monkeypatch):
-    window = opened
-    session = window.reading.session
-    context = session.context_for(window.image)
-    session.add_ellipse(context, "mass", (12.0, 10.0), (6.0, 3.0), note="new density")
-    session.set_birads("right", 3)
-    session.set_birads("overall", 3)
-    session.set_density("B")
+@pytest.fixture
+def named_mammogram(mias_dir, tmp_path):
+    """A real mammogram (MIAS mdb001, right MLO, 0.2 mm) as DICOM of a named patient."""
+    from tests.io.dicom_builders import mammo_dataset, mias_12bit, write_dicom
+    from tests.reading.helpers import PATIENT_NAME
+
+    folder = tmp_path / "named"
+    folder.mkdir()
+    ds = mammo_dataset(mias_12bit(mias_dir), laterality="R", view="MLO", patient_name=PATIENT_NAME,
+                       pixel_spacing=(0.2, 0.2))
+    write_dicom(folder / "rmlo.dcm", ds)
+    return folder
+
+
+def test_ellipse_drawn_and_assessed_in_the_window_is_in_the_pdf(qtbot, window, named_mammogram, tmp_path,
+                                                                 monkeypatch):
+    from tests.gui.test_reading_gui import choose, drag, only_original, open_study
+
+    only_original(window)
+    open_study(qtbot, window, lambda: window.open_paths([named_mammogram]))
+    dock = window.reading.panel
+    qtbot.keyClick(window, Qt.Key.Key_E)  # the ellipse tool
+    drag(qtbot, window.viewer.panel("original"), (400, 300), (520, 460))
+    (finding,) = window.reading.reading.findings
+    choose(dock.birads["right"], 3)
+    choose(dock.birads["overall"], 3)
+    choose(dock.density, "B")
 
     target = tmp_path / "report.pdf"
     seen = []
@@ -56,18 +79,19 @@ def test_report_from_the_window_prints_the_saved_reading(qtbot, opened, tmp_path
     with qtbot.waitSignal(window.reportWritten, timeout=WAIT_MS):
         window.choose_export()
     assert seen == [""]  # nothing saved yet
-    # The dialog wrote the impression into the reading (the dock shows it, undo knows it).
-    assert session.reading.impression == "Probably benign; short-interval follow-up."
-    assert window.reading.panel.impression.toPlainText() == "Probably benign; short-interval follow-up."
+    # The dialog wrote the impression into the reading: the dock shows it, undo knows it.
+    assert window.reading.reading.impression == "Probably benign; short-interval follow-up."
+    assert dock.impression.toPlainText() == "Probably benign; short-interval follow-up."
+    size = finding.size()
     text = pdf_text(target)
     for expected in ("Reader's assessment", "BI-RADS right BI-RADS left BI-RADS overall Breast density 3 - 3 B",
-                     "Probably benign; short-interval follow-up.", "1 mass (ellipse) right CC", "new density",
-                     "RCC - reader's marks", "Zyxwander Quillonette", "img0.dcm"):
+                     "Probably benign; short-interval follow-up.",
+                     f"1 mass (ellipse) right MLO {size.long_axis:.1f} x {size.short_axis:.1f} mm rmlo.dcm",
+                     "RMLO - reader's marks", "Zyxwander Quillonette", "AI classification (research)"):
         assert expected in text, expected
-    assert "AI classification (research)" in text  # beside the AI section and its model versions
 
-    # The next export starts from the saved impression; an edit in the reading dock counts.
-    session.set_impression("Edited in the reading dock.")
+    # The next export starts from the impression as saved, also when typed in the dock.
+    window.reading.session.set_impression("Edited in the reading dock.")
     seen.clear()
     _answer_dialogs(monkeypatch, target, seen=seen)
     with qtbot.waitSignal(window.reportWritten, timeout=WAIT_MS):

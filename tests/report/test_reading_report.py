@@ -159,3 +159,44 @@ def test_window_report_gets_a_marks_page_and_the_section(tmp_path, store):
     assert {v.page for v in content.views} == {"Study A: reader's marks"}
     assert content.views[0].caption.startswith("marks 1, R1")
     assert content.readings[0].birads_overall == 4
+
+
+class _FakeCascade:
+    """The cascade's interface (``classify``, ``versions``) without the networks: the
+    networks have their own tests (tests/classification); here, what the report does."""
+
+    versions = {"classifier-stage1": "aaaa11112222", "classifier-stage2": "bbbb33334444"}
+
+    def __init__(self):
+        self.seen = []
+
+    def classify(self, image):
+        from mammoview.classification.cascade import ImageResult
+
+        self.seen.append(image.ref.display_name)
+        malignant = image.ref.laterality == "R"
+        return ImageResult(p_abnormal=0.9 if malignant else 0.2, p_malignant=0.8 if malignant else 0.1,
+                           label="malignant" if malignant else "normal", suspicion=8 if malignant else 1,
+                           versions=dict(self.versions))
+
+
+def test_ai_section_beside_the_reading_with_model_versions(tmp_path, store):
+    from mammoview.report.ai import AiCollector
+
+    study = reading_study(tmp_path / "study")
+    make_reading(store, study)
+    cascade = _FakeCascade()
+    content = build_report(study, views=("original",), max_side=100, store=store, ai=AiCollector(cascade, device="cpu"))
+    assert cascade.seen == ["img0.dcm", "img1.dcm", "img2.dcm", "img3.dcm"]  # each image once, whatever the views
+    assert content.ai.rows[0][:5] == ("img0.dcm", "0.900", "0.800", "Malignant", "8/10")
+    assert [scope for scope, _ in content.ai.aggregates] == [
+        "Zyxwander Quillonette: Left breast", "Zyxwander Quillonette: Right breast", "Zyxwander Quillonette: study"]
+    assert content.ai.aggregates[-1][1].startswith("malignant (suspicion 8/10")
+    text = pdf_text(write_report(tmp_path / "r.pdf", content))
+    assert "Model versions: classifier-stage1 aaaa11112222, classifier-stage2 bbbb33334444 · device cpu" in text
+    assert "Reader's assessment" in text and "AI classification (research)" in text
+
+    deid = build_report(study, views=("original",), max_side=100, store=store, ai=AiCollector(_FakeCascade()),
+                        deidentify=True)
+    flat = repr((deid.ai.rows, deid.ai.aggregates))
+    assert "img0.dcm" not in flat and "Zyxwander" not in flat and "image 1 (RCC)" in flat
