@@ -340,6 +340,9 @@ def test_reminder_band_on_the_other_view_of_the_breast(qtbot, window):
     expected = abs(finding.points[0][1] - source.nipple_col)
     assert abs(centre - target.nipple_col) == pytest.approx(expected, abs=2)
     assert target.top == band.top and target.bottom == band.bottom
+    # ... and it covers the same lesion as drawn in the phantom's MLO view.
+    mlo_truth = window.viewer.panel("RMLO").image.findings[0]
+    assert band.left <= mlo_truth.col <= band.right
     assert "from nipple" in band.label and "mm" in band.label
 
 
