@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 from mammoview.gui.main_window import MainWindow
 from mammoview.reading import ReadingSession, ReadingStore
 from mammoview.reading.geometry import NO_SPACING_WARNING
+from mammoview.reading.model import ReaderFinding
 from tests.conftest import require_data
 
 SETTLE_MS = 60_000
@@ -493,3 +494,26 @@ def test_unusable_database_leaves_the_window_working(qtbot, tmp_path, monkeypatc
     finally:
         win.close()
         win.runner.wait_for_done(10_000)
+
+
+def test_marks_on_a_mirrored_panel_sit_on_their_pixels(qtbot):
+    """In the hanging a panel may be mirrored: image coordinates and marks follow the image."""
+    import numpy as np
+
+    from mammoview.core import Image, ImageRef
+    from mammoview.gui.viewer.content import ViewContent
+    from mammoview.gui.viewer.panel import ImagePanel
+
+    ref = ImageRef(path="m", kind="raster", uid="m", study_uid="s")
+    image = Image(np.arange(40 * 60, dtype=np.uint16).reshape(40, 60), ref)
+    panel = ImagePanel("LCC")
+    qtbot.addWidget(panel)
+    panel.set_image(image, ViewContent(image.pixels, "x", normalized=False), flipped=True)
+    assert panel.image_to_view(10.0, 5.0) == (60 - 5.5, 10.5)
+    assert panel.view_to_image(*panel.image_to_view(10.0, 5.0)) == (10.0, 5.0)
+    ellipse = ReaderFinding("e", "k", "mass", "ellipse", ((10.0, 5.0),), radii=(3.0, 2.0))
+    panel.annotations.show([(1, ellipse)], [])
+    shape = next(item for item in panel.annotations._items if type(item).__name__ == "QGraphicsEllipseItem")
+    box = panel.annotations.group.mapRectToParent(shape.mapRectToParent(shape.rect()))
+    assert box.center().x() == pytest.approx(60 - 5.5) and box.center().y() == pytest.approx(10.5)
+    assert box.width() == pytest.approx(6.0) and box.height() == pytest.approx(4.0)
