@@ -135,6 +135,8 @@ class ReadingController(QObject):
         self.tool.outlineDrawn.connect(self._on_outline)
         self.tool.rulerDrawn.connect(self._on_ruler)
         self.tool.clicked.connect(self._on_click)
+        self.tool.markMoved.connect(self._on_moved)
+        self.tool.grab = self._grab_selected
         p = self.panel
         p.markSelected.connect(lambda mark_id: self.select(mark_id, center=True))
         p.typeChanged.connect(lambda mark_id, kind: self._edit("Type", "update_finding", mark_id, type=kind))
@@ -454,6 +456,28 @@ class ReadingController(QObject):
             return
         marks = [*reading.findings_on(key), *reading.measurements_on(key)]
         self.select(pick_mark(marks, where[0], where[1], tolerance))
+
+    def _grab_selected(self, panel, where, tolerance: float) -> str | None:
+        """The selected mark, when a navigate-mode drag starts on it (it moves)."""
+        reading, key = self.reading, self._image_key(panel.image)
+        if reading is None or key is None or self.selected is None or self.session.read_only:
+            return None
+        mark = _find(reading, self.selected)
+        if mark is None or mark.image_key != key:
+            return None
+        return pick_mark([mark], where[0], where[1], tolerance)
+
+    def _on_moved(self, panel, mark_id: str, delta) -> None:
+        mark = self.reading and _find(self.reading, mark_id)
+        if mark:
+            dr, dc = delta
+            if isinstance(mark, Measurement):
+                self._edit("Move", "update_ruler", mark_id, start=(mark.start[0] + dr, mark.start[1] + dc),
+                           end=(mark.end[0] + dr, mark.end[1] + dc))
+            else:
+                self._edit("Move", "update_finding", mark_id,
+                           points=tuple((r + dr, c + dc) for r, c in mark.points))
+        self._paint_marks()  # the saved position (the drag only slid the drawing)
 
     # ================================================================ tools and selection
     def set_tool(self, mode: str) -> None:

@@ -12,6 +12,8 @@ import math
 import shutil
 import statistics
 
+import numpy as np
+
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
@@ -248,6 +250,13 @@ def test_ruler_in_mm_outline_point_and_selecting_by_click(qtbot, window, mias_tw
     assert ctl.tool.mode == "navigate"
     click(qtbot, panel, 300, 300)
     assert ctl.selected == outline.id and ctl.panel.selected() == outline.id
+    # Dragging the selected mark moves it (one edit, undoable); elsewhere a drag pans.
+    drag(qtbot, panel, (300, 300), (340, 330))
+    moved = ctl.reading.finding(outline.id)
+    shift = np.subtract(moved.points, outline.points)
+    assert np.allclose(shift, shift[0]) and shift[0] == pytest.approx((40, 30), abs=2 * screen_pixel(panel))
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ctl.reading.finding(outline.id).points == outline.points
     click(qtbot, panel, 950, 900)
     assert ctl.selected is None
     before = panel.view_box.viewRect()
@@ -498,8 +507,6 @@ def test_unusable_database_leaves_the_window_working(qtbot, tmp_path, monkeypatc
 
 def test_marks_on_a_mirrored_panel_sit_on_their_pixels(qtbot):
     """In the hanging a panel may be mirrored: image coordinates and marks follow the image."""
-    import numpy as np
-
     from mammoview.core import Image, ImageRef
     from mammoview.gui.viewer.content import ViewContent
     from mammoview.gui.viewer.panel import ImagePanel

@@ -46,7 +46,7 @@ TOOL_TITLES = {
     "ruler": "Ruler",
 }
 TOOL_HINTS = {
-    "navigate": "drag: pan · wheel: zoom · click a mark: select it",
+    "navigate": "drag: pan · wheel: zoom · click a mark: select it · drag the selected mark: move it",
     "point": "click: mark a point finding",
     "ellipse": "drag a box: ellipse finding (Shift: circle)",
     "outline": "drag around the finding: closed outline",
@@ -220,6 +220,10 @@ class AnnotationLayer:
         self._flipped = False
         self.mark_ids: list[str] = []  # what is drawn now (tests, hit checks)
         self.band_ids: list[str] = []
+        # Each mark's items, and their positions before a drag slides them.
+        self._by_id: dict[str, list[QGraphicsItem]] = {}
+        self._base: dict[int, QPointF] = {}
+        self._owner: str | None = None
 
     def set_frame(self, width: float, flipped: bool) -> None:
         """The image's width and mirror, exactly as the image item's."""
@@ -232,6 +236,8 @@ class AnnotationLayer:
         self._items = []
         self.mark_ids = []
         self.band_ids = []
+        self._by_id = {}
+        self._base = {}
         self.clear_preview()
 
     def show(self, findings: Sequence[tuple[int, ReaderFinding]], rulers: Sequence[Measurement],
@@ -241,9 +247,12 @@ class AnnotationLayer:
         for i, band in enumerate(bands):
             self._add_band(band, band.mark_id == selected, i)
         for number, finding in findings:
+            self._owner = finding.id
             self._add_finding(number, finding, finding.id == selected)
         for ruler in rulers:
+            self._owner = ruler.id
             self._add_ruler(ruler, ruler.id == selected)
+        self._owner = None
         self.mark_ids = [f.id for _, f in findings] + [m.id for m in rulers]
         self.band_ids = [b.mark_id for b in bands]
 
@@ -252,7 +261,15 @@ class AnnotationLayer:
     def _own(self, item: QGraphicsItem) -> QGraphicsItem:
         item.setParentItem(self.group)
         self._items.append(item)
+        if self._owner is not None:
+            self._by_id.setdefault(self._owner, []).append(item)
         return item
+
+    def shift(self, mark_id: str, drow: float, dcol: float) -> None:
+        """Draw a mark ``(drow, dcol)`` image pixels away from where it is saved (a drag)."""
+        for item in self._by_id.get(mark_id, []):
+            base = self._base.setdefault(id(item), item.pos())
+            item.setPos(base + QPointF(dcol, drow))
 
     def _label(self, text: str, color: QColor, row: float, col_lo: float, col_hi: float, *,
                lift: float = 6.0) -> None:
@@ -423,6 +440,11 @@ class DrawTool(QObject):
     clicked(panel, (row, col), tolerance)
         A click that drew nothing (select the mark under it); ``tolerance`` is
         :data:`PICK_PX` in image pixels at the current zoom.
+    markMoved(panel, mark id, (drow, dcol))
+        In navigate mode, a drag that started on the mark ``grab`` names moved it.
+
+    ``grab(panel, (row, col), tolerance) -> mark id or None`` (set by the owner) says
+    which mark a navigate-mode drag starting there takes along; None pans instead.
     """
 
     modeChanged = Signal(str)
@@ -431,6 +453,7 @@ class DrawTool(QObject):
     outlineDrawn = Signal(object, object)
     rulerDrawn = Signal(object, object, object)
     clicked = Signal(object, object, float)
+    markMoved = Signal(object, str, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -438,6 +461,8 @@ class DrawTool(QObject):
         self.enabled = True  # False: drawing refused (read-only), clicks still select
         self._points: list[tuple[float, float]] = []
         self._panel = None
+        self.grab = None
+        self._moving: tuple | None = None  # (panel, mark id, start point)
 
     def set_mode(self, mode: str) -> None:
         if mode not in TOOLS:
@@ -445,6 +470,9 @@ class DrawTool(QObject):
         if self._panel is not None:
             self._panel.annotations.clear_preview()
             self._panel, self._points = None, []
+        if self._moving is not None:
+            self._moving[0].annotations.shift(self._moving[1], 0.0, 0.0)
+            self._moving = None
         if mode != self.mode:
             self.mode = mode
             self.modeChanged.emit(mode)
@@ -468,7 +496,11 @@ class DrawTool(QObject):
         return True
 
     def drag(self, panel, ev) -> bool:
-        if ev.button() != Qt.MouseButton.LeftButton or not self.drawing or panel.image is None:
+        if ev.button() != Qt.MouseButton.LeftButton or panel.image is None:
+            return False
+        if self._moving is not None or (ev.isStart() and self.mode == "navigate" and self._grab(panel, ev)):
+            return self._move(panel, ev)
+        if not self.drawing:
             return False
         ev.accept()
         if ev.isStart():
@@ -492,6 +524,34 @@ class DrawTool(QObject):
         self._panel, points = None, preview
         self._points = []
         self._finish(panel, points, circle)
+        return True
+
+    def _grab(self, panel, ev) -> bool:
+        if self.grab is None or not self.enabled:
+            return False
+        start = _image_point(panel, ev.buttonDownPos())
+        mark = self.grab(panel, start, PICK_PX * _pixel_size(panel))
+        if mark is None:
+            return False
+        self._moving = (panel, mark, start)
+        return True
+
+    def _move(self, panel, ev) -> bool:
+        """Slide the grabbed mark with the mouse; report the move when the button is let go."""
+        ev.accept()
+        moving, mark, start = self._moving
+        if panel is not moving:
+            return True
+        here = _image_point(panel, ev.pos())
+        delta = (here[0] - start[0], here[1] - start[1])
+        if not ev.isFinish():
+            panel.annotations.shift(mark, *delta)
+            return True
+        self._moving = None
+        if math.hypot(*delta) >= 0.5:
+            self.markMoved.emit(panel, mark, delta)
+        else:
+            panel.annotations.shift(mark, 0.0, 0.0)
         return True
 
     def _finish(self, panel, points, circle: bool) -> None:
