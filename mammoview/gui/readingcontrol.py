@@ -98,28 +98,7 @@ class ReadingController(QObject):
         self._store = store if store is not None else self._open_store()
 
         self.panel = ReadingPanel()
-        self.dock = QDockWidget("Reading", window)
-        self.dock.setObjectName("readingDock")
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self.panel)
-        self.dock.setWidget(scroll)
-        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        # One tab stack down the right side, the reading in front: a stack adds one tab
-        # bar to the column's minimum height, where docks one above the other add theirs
-        # (small screens have no height to spare).
-        stack = [getattr(window, "enhancement_dock", None), self.dock,
-                 getattr(getattr(window, "ai", None), "dock", None)]
-        stack = [dock for dock in stack if dock is not None]
-        for first, second in zip(stack, stack[1:]):
-            window.tabifyDockWidget(first, second)
-        self.dock.raise_()
-        # Wide enough for the panel without a horizontal scroll bar (plus the vertical one).
-        self.dock.setMinimumWidth(max(340, self.panel.minimumSizeHint().width() + 24))
-
+        self.dock = self._build_dock(window)
         self.reminders = ReminderBands(self.runner, window.viewer, self._paint_marks, self)
         self.tool = DrawTool(self)
         window.viewer.set_tool(self.tool)
@@ -129,24 +108,7 @@ class ReadingController(QObject):
         self._heartbeat = QTimer(self)
         self._heartbeat.timeout.connect(self._beat)
 
-        self.tool.modeChanged.connect(self._on_mode)
-        self.tool.pointPlaced.connect(self._on_point)
-        self.tool.ellipseDrawn.connect(self._on_ellipse)
-        self.tool.outlineDrawn.connect(self._on_outline)
-        self.tool.rulerDrawn.connect(self._on_ruler)
-        self.tool.clicked.connect(self._on_click)
-        self.tool.markMoved.connect(self._on_moved)
-        self.tool.grab = self._grab_selected
-        p = self.panel
-        p.markSelected.connect(lambda mark_id: self.select(mark_id, center=True))
-        p.typeChanged.connect(lambda mark_id, kind: self._edit("Type", "update_finding", mark_id, type=kind))
-        p.noteChanged.connect(self._on_note)
-        p.deleteRequested.connect(self.delete_mark)
-        p.biradsChanged.connect(lambda side, value: self._edit("BI-RADS", "set_birads", side, value))
-        p.densityChanged.connect(lambda value: self._edit("Density", "set_density", value))
-        p.impressionChanged.connect(lambda text: self._edit("Impression", "set_impression", text))
-        p.markReadRequested.connect(self.mark_read)
-        p.reopenRequested.connect(lambda: self._edit("Reopen", "reopen"))
+        self._connect()
         window.viewer.panelsChanged.connect(self._on_panels_changed)
         self._update_actions()
 
@@ -170,6 +132,52 @@ class ReadingController(QObject):
         self.panel.flush()
 
     # ================================================================ construction
+    def _build_dock(self, window) -> QDockWidget:
+        """The Reading dock, in front of the right-hand tab stack."""
+        dock = QDockWidget("Reading", window)
+        dock.setObjectName("readingDock")
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self.panel)
+        dock.setWidget(scroll)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        # One tab stack down the right side, the reading in front: a stack adds one tab
+        # bar to the column's minimum height, where docks one above the other add theirs
+        # (small screens have no height to spare).
+        stack = [getattr(window, "enhancement_dock", None), dock,
+                 getattr(getattr(window, "ai", None), "dock", None)]
+        stack = [item for item in stack if item is not None]
+        for first, second in zip(stack, stack[1:]):
+            window.tabifyDockWidget(first, second)
+        dock.raise_()
+        # Wide enough for the panel without a horizontal scroll bar (plus the vertical one).
+        dock.setMinimumWidth(max(340, self.panel.minimumSizeHint().width() + 24))
+        return dock
+
+    def _connect(self) -> None:
+        """The tool's and the dock's signals to session edits."""
+        self.tool.modeChanged.connect(self._on_mode)
+        self.tool.pointPlaced.connect(self._on_point)
+        self.tool.ellipseDrawn.connect(self._on_ellipse)
+        self.tool.outlineDrawn.connect(self._on_outline)
+        self.tool.rulerDrawn.connect(self._on_ruler)
+        self.tool.clicked.connect(self._on_click)
+        self.tool.markMoved.connect(self._on_moved)
+        self.tool.grab = self._grab_selected
+        p = self.panel
+        p.markSelected.connect(lambda mark_id: self.select(mark_id, center=True))
+        p.typeChanged.connect(lambda mark_id, kind: self._edit("Type", "update_finding", mark_id, type=kind))
+        p.noteChanged.connect(self._on_note)
+        p.deleteRequested.connect(self.delete_mark)
+        p.biradsChanged.connect(lambda side, value: self._edit("BI-RADS", "set_birads", side, value))
+        p.densityChanged.connect(lambda value: self._edit("Density", "set_density", value))
+        p.impressionChanged.connect(lambda text: self._edit("Impression", "set_impression", text))
+        p.markReadRequested.connect(self.mark_read)
+        p.reopenRequested.connect(lambda: self._edit("Reopen", "reopen"))
+
     def _open_store(self) -> ReadingStore | None:
         try:
             return ReadingStore()
