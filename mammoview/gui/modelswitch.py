@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 
 from mammoview.gui.aicontrol import clear_layers
 
@@ -47,6 +48,34 @@ class ModelSwitch(QObject):
         from mammoview.nets.registry import add_listener
 
         add_listener(self._on_registry)  # held weakly by the registry
+        # Another process (``mammoview models activate``, a second window) changes only
+        # active.json, which no listener here hears: look again whenever the window
+        # comes back to the front. Reading the cards takes a few ms.
+        self._known: dict[str, str | None] | None = None
+        app = QGuiApplication.instance()
+        if app is not None:
+            app.applicationStateChanged.connect(self._on_app_state)
+
+    def _on_app_state(self, state) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.check_other_processes()
+
+    def check_other_processes(self) -> list[str]:
+        """Apply the changes of active models made outside this process; the tasks changed."""
+        from mammoview.nets.registry import active_versions
+
+        try:
+            now = active_versions()
+        except (OSError, ValueError) as err:  # an unreadable models folder: keep what is shown
+            log.warning("models folder: %s", err)
+            return []
+        before, self._known = self._known, now
+        if before is None:
+            return []  # the first look only records what the window started with
+        changed = [task for task, version in now.items() if before.get(task) != version]
+        for task in changed:
+            self.apply(task)
+        return changed
 
     def _on_registry(self, event) -> None:
         try:
@@ -58,6 +87,8 @@ class ModelSwitch(QObject):
     def apply(self, task: str) -> None:
         """Bring ``task``'s results on screen in line with its active model now."""
         version = active_version(task)
+        if self._known is not None:
+            self._known[task] = version
         if task in CLASSIFIER_TASKS:
             if self.window.ai.reload_models():
                 self.changed.emit(task, version or "")

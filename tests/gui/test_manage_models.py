@@ -209,3 +209,23 @@ def test_activating_a_superres_model_recomputes_the_panel(qtbot, window, shipped
     qtbot.waitUntil(lambda: sr_version() == user.version, timeout=WAIT_MS)
     assert not any(k[1] == "superres" and k[3] == old for k in window.view_cache._items)
     assert window.model_versions()["Super-resolution"] == f"EDSR, model {user.version}"
+
+
+def test_a_model_activated_by_another_process_is_picked_up_when_the_window_comes_back(
+        qtbot, window, shipped, tmp_path):
+    # `mammoview models activate` in a terminal writes active.json only; the window
+    # hears nothing until it is active again, then reclassifies under the new version.
+    window.compute_lane = None
+    user = install_model(save_stage1(tmp_path / "run", seed=8), expected_task="classifier-stage1")
+    window.open_paths([mdb("mdb001.png")])
+    panel = window.ai.panel
+    qtbot.waitUntil(lambda: version_of(shipped[1]) in panel.fields()["versions"], timeout=WAIT_MS)
+    assert window.model_switch.check_other_processes() == []  # records the start
+    from mammoview.nets.registry import read_active
+
+    chosen = read_active()
+    chosen["classifier-stage1"] = user.version
+    (user_models_dir() / "active.json").write_text(json.dumps({"format": 1, "active": chosen}))
+    assert window.model_switch.check_other_processes() == ["classifier-stage1"]
+    qtbot.waitUntil(lambda: user.version in panel.fields()["versions"], timeout=WAIT_MS)
+    assert window.model_switch.check_other_processes() == []
