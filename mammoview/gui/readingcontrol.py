@@ -102,7 +102,7 @@ class ReadingController(QObject):
         self.reminders = ReminderBands(self.runner, window.viewer, self._paint_marks, self)
         self.tool = DrawTool(self)
         window.viewer.set_tool(self.tool)
-        self.presets = WindowPresets(window.viewer, lambda: self._store, self._report, self)
+        self.presets = WindowPresets(window.viewer, self.runner, lambda: self._store, self._report, self)
         self._build_actions()
 
         self._heartbeat = QTimer(self)

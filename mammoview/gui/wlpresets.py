@@ -7,6 +7,10 @@ sits in the per-user data folder). Choosing a preset sets one VOI on every panel
 the viewer; a window/level drag shows "Custom". When the shown image changes, the
 reader's default is applied if they saved one (otherwise the viewer's own rule, the
 file's first window, already holds).
+
+The computed presets need a pass over the pixels (min/max of a full-field image, about
+10 ms): they are computed on a worker and join the list when ready; the file's and the
+reader's own presets are there at once.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class WindowPresets(QObject):
     Parameters
     ----------
     viewer : ViewerArea
+    runner : JobRunner
+        Where the computed presets are worked out.
     store_getter : callable
         Returns the :class:`~mammoview.reading.store.ReadingStore` or None (no database).
     report : callable
@@ -47,9 +53,11 @@ class WindowPresets(QObject):
 
     presetApplied = Signal(str)
 
-    def __init__(self, viewer, store_getter, report, parent: QObject | None = None) -> None:
+    def __init__(self, viewer, runner, store_getter, report, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.viewer = viewer
+        self.runner = runner
+        self._pending_default: str | None = None
         self._store = store_getter
         self._report = report
         self.presets: list[P.WindowPreset] = []
@@ -80,29 +88,58 @@ class WindowPresets(QObject):
         ``new_image``: another image than before, so the reader's default applies.
         """
         self._image = image
+        self._pending_default = None
+        self.runner.bump("presets")
         store = self._store()
-        try:
-            self.presets = P.presets_for(image, store) if image is not None else []
-        except ReadingError as err:  # a settings row the core refuses: offer the file's own
-            self._report(f"window presets: {err}", True)
-            self.presets = P.presets_for(image) if image is not None else []
-        self._rebuild()
         if image is None:
+            self.presets = []
+            self._rebuild()
             return
-        if new_image and store is not None and self._wanted_default(store):
-            self.apply(P.default_preset(image, store).name)
-        else:
+        self.presets = P.file_presets(image) + self._user_presets(store)
+        self._rebuild()
+        wanted = self._wanted_default(store) if new_image else None
+        if not (wanted and self.apply(wanted)):
+            self._pending_default = wanted
+            self._show_current(self._matching_name())
+        self.runner.submit(lambda ctx: P.auto_presets(image), name="window presets", channels=("presets",),
+                           on_done=lambda auto, im=image: self._auto_arrived(im, auto),
+                           on_error=lambda f: self._report(f"window presets: {f.message}", False))
+
+    def _auto_arrived(self, image: Image, auto: list[P.WindowPreset]) -> None:
+        if image is not self._image:
+            return
+        files = [p for p in self.presets if p.source == "file"]
+        self.presets = files + auto + [p for p in self.presets if p.source == "user"]
+        self._rebuild()
+        wanted, self._pending_default = self._pending_default, None
+        if not (wanted and self.apply(wanted)):
             self._show_current(self._matching_name())
 
-    def _wanted_default(self, store) -> bool:
+    def _user_presets(self, store) -> list[P.WindowPreset]:
+        if store is None:
+            return []
         try:
-            return bool(store.get_setting(P.DEFAULT_PRESET_KEY))
+            return P.user_presets(store)
+        except (ReadingError, KeyError, TypeError, ValueError) as err:  # a settings row the core refuses
+            self._report(f"window presets: your saved windows cannot be read ({err})", True)
+            return []
+
+    def _wanted_default(self, store) -> str | None:
+        if store is None:
+            return None
+        try:
+            return store.get_setting(P.DEFAULT_PRESET_KEY) or None
         except ReadingError as err:
             self._report(f"window presets: {err}", True)
-            return False
+            return None
 
     def _matching_name(self) -> str:
+        """The preset the viewer shows now: the one last chosen if it still is, else the
+        first with the same window, else "Custom"."""
         voi = self.viewer.voi()
+        current = next((p for p in self.presets if p.name == self.combo.currentText()), None)
+        if current is not None and _same_window(current.voi, voi):
+            return current.name
         for preset in self.presets:
             if _same_window(preset.voi, voi):
                 return preset.name

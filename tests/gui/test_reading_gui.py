@@ -428,6 +428,7 @@ def test_window_presets_file_windows_and_my_default(qtbot, window, tmp_path):
     only_original(window)
     open_study(qtbot, window, lambda: window.open_paths([tmp_path / "d"]))
     presets = window.reading.presets
+    qtbot.waitUntil(lambda: presets.combo.count() == 5, timeout=5000)  # the computed ones join
     names = [presets.combo.itemText(i) for i in range(presets.combo.count())]
     assert names[:4] == ["NORMAL", "HARDER", "Full range", "Auto 1-99%"] and names[-1] == "Custom"
     assert presets.current_name() == "NORMAL"  # the file's first window, as shown
