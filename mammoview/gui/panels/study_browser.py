@@ -38,8 +38,9 @@ from mammoview.core.study import GROUND_TRUTH_RANK, Study
 from mammoview.reading.errors import ReadingError
 from mammoview.reading.worklist import STATE_ORDER, Worklist, WorklistRow, filter_rows
 
-COLUMNS = ("Study / image", "Patient", "Date", "Views", "Ground truth", "State", "BI-RADS", "Density", "AI")
-COL_STUDY, COL_PATIENT, COL_DATE, COL_VIEWS, COL_TRUTH, COL_STATE, COL_BIRADS, COL_DENSITY, COL_AI = range(9)
+# The worklist's columns first: a narrow dock still shows state and assessment.
+COLUMNS = ("Study / image", "State", "BI-RADS", "Density", "Ground truth", "AI", "Patient", "Date", "Views")
+COL_STUDY, COL_STATE, COL_BIRADS, COL_DENSITY, COL_TRUTH, COL_AI, COL_PATIENT, COL_DATE, COL_VIEWS = range(9)
 _ROLE = Qt.ItemDataRole.UserRole
 _GT_COLORS = {"malignant": "#d98c7a", "benign": "#d9c27a", "normal": "#8fb58f"}
 _STATE_COLORS = {"unread": "#8a9099", "in progress": "#e0b66a", "read": "#8fb58f", "": "#4a4f57"}
@@ -73,6 +74,11 @@ def image_title(ref: ImageRef) -> str:
     slot = ref.slot or ref.view or ""
     name = ref.display_name
     return f"{slot}  {name}" if slot and slot not in name else name
+
+
+def _cells(values: dict[int, str]) -> list[str]:
+    """A row's texts in column order (columns not given are empty)."""
+    return [values.get(col, "") for col in range(len(COLUMNS))]
 
 
 def _dot(color: str) -> QIcon:
@@ -242,8 +248,9 @@ class StudyBrowser(QTreeWidget):
     def _study_item(self, study: Study, index: int) -> QTreeWidgetItem:
         gt = study.ground_truth or ""
         patient = study.patient_id or study.patient_name or ""
-        item = QTreeWidgetItem([study_title(study), patient, format_date(study.date), " ".join(study.views), gt,
-                                "…", "", "", ""])
+        item = QTreeWidgetItem(_cells({COL_STUDY: study_title(study), COL_STATE: "…", COL_TRUTH: gt,
+                                       COL_PATIENT: patient, COL_DATE: format_date(study.date),
+                                       COL_VIEWS: " ".join(study.views)}))
         item.setData(0, _ROLE, (index, -1))
         bold = QFont()
         bold.setBold(True)
@@ -254,9 +261,8 @@ class StudyBrowser(QTreeWidget):
         if gt in _GT_COLORS:
             item.setForeground(COL_TRUTH, QBrush(QColor(_GT_COLORS[gt])))
         for j, ref in enumerate(study.images):
-            child = QTreeWidgetItem(
-                [image_title(ref), "", "", ref.slot or ref.view or "", ref.ground_truth or ""]
-            )
+            child = QTreeWidgetItem(_cells({COL_STUDY: image_title(ref), COL_TRUTH: ref.ground_truth or "",
+                                            COL_VIEWS: ref.slot or ref.view or ""}))
             child.setData(0, _ROLE, (index, j))
             child.setToolTip(0, ref.path)
             if ref.ground_truth in _GT_COLORS:
