@@ -124,3 +124,21 @@ def test_deidentified_export_and_messages_carry_no_patient_name(qtbot, opened, t
     for part in NAME_PARTS:
         assert all(part.lower() not in m.lower() for m in messages), part
 
+
+
+def test_dialog_is_read_only_while_another_window_edits_the_study(qtbot, opened, monkeypatch):
+    window = opened
+    session = window.reading.session
+    session.set_impression("Saved by this window.")
+    monkeypatch.setattr(session, "read_only", True)  # as when another MammoView took the lease
+    shown = []
+
+    def exec_(dialog):
+        shown.append((dialog.editor.toPlainText(), dialog.editor.isReadOnly()))
+        dialog.editor.setPlainText("typed anyway")
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(ExportReportDialog, "exec", exec_)
+    assert window.reports.ask(window.current_study(), "study") is None
+    assert shown == [("Saved by this window.", True)]
+    assert session.reading.impression == "Saved by this window."

@@ -139,11 +139,16 @@ class ReportExport:
         from mammoview.reading.errors import ReadingError
 
         try:
-            _identity, reading = self.window.worklist.saved_reading(study)
+            identity, reading = self.window.worklist.saved_reading(study)
         except (ReadingError, OSError) as err:
             text = str(err) if isinstance(err, ReadingError) else (err.strerror or type(err).__name__)
             return "", False, f"The reading cannot be read ({text}); the report has no reading."
-        return (reading.impression if reading else ""), True, ""
+        impression = reading.impression if reading else ""
+        session = self._session_for(identity.key)
+        if session is not None and session.read_only:
+            return impression, False, ("Read-only: another MammoView is editing this study; its saved "
+                                       "impression is printed.")
+        return impression, True, ""
 
     def _session_for(self, key: str):
         """The window's open reading session on this study, when there is one."""
