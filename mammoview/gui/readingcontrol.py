@@ -243,6 +243,10 @@ class ReadingController(QObject):
         """The window presets at the end of the ``main`` toolbar, and the Reading tool
         strip down the window's left edge (a second row of toolbars would raise the
         window's minimum height, which small screens do not have to spare)."""
+        buttons = [main.widgetForAction(a) for a in main.actions()]
+        height = max((b.sizeHint().height() for b in buttons if b is not None), default=0)
+        if height:  # as tall as the toolbar's buttons: the toolbar (and the window) grow not
+            self.presets.combo.setMaximumHeight(height)
         main.addSeparator()
         main.addWidget(QLabel(" Window: "))
         main.addWidget(self.presets.combo)
