@@ -280,8 +280,11 @@ class _PatchClassifierTask(TaskSpec):
         prep = Preprocessing.from_dict(prepared.preprocessing)
         p = predict_patches(model, val["windows"], prep)[:, 1]
         y = val["labels"]
+        # The training loss on the validation patches (cross-entropy from the softmax).
+        p_true = np.clip(np.where(y == 1, p, 1.0 - p), 1e-7, 1.0)
         return {"patch_auc": scoring.auc(y, p), "patch_accuracy": float(((p >= 0.5) == y).mean()),
-                "patch_positives": int(y.sum()), "patch_negatives": int((1 - y).sum())}
+                "patch_positives": int(y.sum()), "patch_negatives": int((1 - y).sum()),
+                "val_loss": float(-np.log(p_true).mean())}
 
     def final_checks(self, model, prepared, settings, device):
         prep = Preprocessing.from_dict(prepared.preprocessing)

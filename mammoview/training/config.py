@@ -29,6 +29,9 @@ class TrainConfig:
         lesionN_bbox_mask_1024.png) for the segmentation box-overlap check.
     threads : torch CPU threads (None: torch's default).
     command : the command line that started the run, written into the model card.
+    start : where the weights start: "scratch", "imagenet" (only from the local torch
+        cache) or "finetune" (from ``init_from``); see :mod:`mammoview.training.start`.
+    init_from : the model (``.safetensors``) a "finetune" run starts from.
     """
 
     data: Path
@@ -49,12 +52,20 @@ class TrainConfig:
     threads: int | None = None
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    start: str = "scratch"
+    init_from: Path | None = None
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
         self.out = Path(self.out)
         if self.box_check is not None:
             self.box_check = Path(self.box_check)
+        if self.init_from is not None:
+            self.init_from = Path(self.init_from)
+        if self.start not in ("scratch", "imagenet", "finetune"):
+            raise ValueError(f"start must be scratch, imagenet or finetune, got {self.start!r}")
+        if self.start == "finetune" and self.init_from is None:
+            raise ValueError("a fine-tuning run needs the model to start from (init_from)")
         if self.epochs is not None and self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size is not None and self.batch_size < 1:

@@ -10,8 +10,9 @@ Labels CSV (UTF-8, header row, paths relative to the CSV's folder)::
     case1/full.png,case1/mask.png,P001,mass
     case2/full.png,,P002,normal          (no mask: a negative image)
 
-``mask`` is required for segmentation (may be empty for a negative image) and ignored
-for super-resolution; ``patient`` is optional (default: the MIAS pair for
+``mask`` is required for segmentation (may be empty for a negative image), used by the
+classifiers where given (the centre of each lesion is a training patch) and ignored for
+super-resolution; ``patient`` is optional (default: the MIAS pair for
 ``mdbNNN`` names, else each image is its own patient); ``class`` is optional and must
 be one of :data:`KNOWN_CLASSES`.
 """
@@ -137,7 +138,9 @@ def load_csv(path: Path, *, needs_mask: bool) -> Dataset:
     for line, raw in enumerate(rows, start=2):  # line 1 is the header
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         image = row.get("image", "")
-        mask = row.get("mask", "") if needs_mask else ""
+        # Optional outside segmentation, but used where given: the classifiers centre
+        # their lesion patches on the mask (a CSV row has no Info.txt centre).
+        mask = row.get("mask", "")
         label = row.get("class", "")
         bad = _check_row(base, image, mask, label)
         key = (str((base / image).resolve()) if image else "", mask)

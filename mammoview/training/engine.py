@@ -43,6 +43,7 @@ from mammoview.training.augment import AugmentConfig
 from mammoview.training.config import TrainConfig
 from mammoview.training.datasets import DatasetError, load_dataset
 from mammoview.training.splits import patient_split
+from mammoview.training.start import SCRATCH, apply_start
 from mammoview.training.tasks import TASKS, Prepared, TaskSpec
 
 CHECKPOINT_SUFFIX = ".checkpoint.safetensors"
@@ -169,6 +170,8 @@ def train(task: str, config: TrainConfig, *, cancel: CancelToken | None = None) 
     state = {"epoch": 0, "best_metric": None, "best_epoch": None, "history": []}
     if config.resume:
         state = _load_checkpoint(ckpt, model, optimizer, identity, device)
+    else:
+        state["start"] = apply_start(spec, model, settings["arch"], config)
     epochs = int(settings["epochs"])
     start_epoch = state["epoch"]
     aug = AugmentConfig(names=tuple(settings["augment"]), right_angles=task == "superres")
@@ -316,6 +319,7 @@ def _save_checkpoint(path: Path, model, optimizer, state: dict, identity: dict, 
         "best_metric": state["best_metric"],
         "best_epoch": state["best_epoch"],
         "history": state["history"],
+        "start": state.get("start"),
         "param_groups": opt["param_groups"],
         "torch_rng": torch.get_rng_state().tolist(),
     }
@@ -362,7 +366,8 @@ def _load_checkpoint(path: Path, model, optimizer, identity: dict, device) -> di
             opt_state.setdefault(int(idx), {})[key] = v if key == "step" else v.to(device)
     optimizer.load_state_dict({"state": opt_state, "param_groups": scalars["param_groups"]})
     torch.set_rng_state(torch.tensor(scalars["torch_rng"], dtype=torch.uint8))
-    return {k: scalars[k] for k in ("epoch", "best_metric", "best_epoch", "history")}
+    return {**{k: scalars[k] for k in ("epoch", "best_metric", "best_epoch", "history")},
+            "start": scalars.get("start")}
 
 
 # --------------------------------------------------------------------------- model card
@@ -397,7 +402,7 @@ def _card(spec, config, settings, dataset, skipped, split, prepared, state, fina
         epochs=epochs,
         metrics=metrics,
         command=command,
-        start="scratch (random initialisation, seeded; no pretrained weights)",
+        start=state.get("start") or SCRATCH,
         notes=prepared.notes + [f"architecture preset {settings['arch']!r}"],
     )
 

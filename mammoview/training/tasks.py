@@ -223,7 +223,8 @@ class SegmentationTask(TaskSpec):
         if not len(val["ids"]):
             return {}
         logits = _predict_batches(model, val["images"], device)
-        return _overlap_metrics(logits > 0, val["masks"])
+        val_loss = self.loss(torch.from_numpy(logits[:, None]), torch.from_numpy(val["masks"][:, None].astype(np.float32)))
+        return {**_overlap_metrics(logits > 0, val["masks"]), "val_loss": float(val_loss)}
 
     def final_checks(self, model, prepared, settings, device):
         extra: dict[str, Any] = {}
@@ -389,7 +390,8 @@ class SuperresTask(TaskSpec):
         if prepared.val["lr"] is None:
             return {}
         sr = np.clip(_predict_batches(model, prepared.val["lr"], device), 0, 1)
-        return _sr_metrics(sr, prepared.val["hr"], prefix="")
+        # The training loss (L1) on the validation patches.
+        return {**_sr_metrics(sr, prepared.val["hr"], prefix=""), "val_loss": float(np.abs(sr - prepared.val["hr"]).mean())}
 
     def final_checks(self, model, prepared, settings, device):
         return {"bicubic_baseline": {"psnr": prepared.baseline.get("bicubic_psnr"),
