@@ -338,6 +338,8 @@ class MainWindow(QMainWindow):
         models.addAction(self.act_model_cards)
         self.act_manage_models = self._action("&Manage…", [], self.model_switch.show_manage_dialog)
         models.addAction(self.act_manage_models)
+        self.act_train = self._action("&Train or fine-tune…", [], self.open_training)
+        models.addAction(self.act_train)
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
@@ -438,6 +440,12 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
+        training = getattr(self, "training_dialog", None)
+        if training is not None and not training.confirm_stop(quitting=True):
+            event.ignore()  # a run goes on: the user chose to keep it
+            return
+        if training is not None:
+            training.shutdown()
         self.save_settings()
         self.worklist.shutdown()
         self.ai.shutdown()
@@ -959,6 +967,12 @@ class MainWindow(QMainWindow):
 
     def set_magnifier(self, on: bool) -> None:
         self.viewer.set_magnifier(on)
+
+    def open_training(self):
+        """Models > Train or fine-tune… (torch stays in the dialog's own processes)."""
+        from mammoview.gui.dialogs.training import open_training_dialog
+
+        return open_training_dialog(self)
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.shortcut_actions(), self).exec()
