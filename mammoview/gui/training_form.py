@@ -201,6 +201,8 @@ class SetupForm(QWidget):
         self.size_spin = QSpinBox()
         self.size_spin.setRange(64, 2048)
         self.size_spin.setSuffix(" px")
+        self.arch_note = _muted()
+        self.arch_note.setObjectName("trainArchNote")
         form = QFormLayout()
         form.addRow("Architecture", self.arch_combo)
         form.addRow("Epochs", self.epochs)
@@ -215,6 +217,7 @@ class SetupForm(QWidget):
         form2.addRow(self.size_label, self.size_spin)
         grid.addLayout(form, 0, 0)
         grid.addLayout(form2, 0, 1)
+        grid.addWidget(self.arch_note, 3, 0, 1, 2)
         aug = QHBoxLayout()
         aug.addWidget(QLabel("Augment"))
         self.aug_boxes = {}
@@ -284,8 +287,12 @@ class SetupForm(QWidget):
         try:
             keep = self.arch_combo.currentData()
             self.arch_combo.clear()
+            notes = info.get("arch_notes", {})
             for arch in info.get("archs", []):
                 self.arch_combo.addItem(arch, arch)
+                if arch in notes:
+                    self.arch_combo.setItemData(self.arch_combo.count() - 1, notes[arch]["label"],
+                                                Qt.ItemDataRole.ToolTipRole)
             chosen = info.get("default_arch") if reset or self.arch_combo.findData(keep) < 0 else keep
             self.arch_combo.setCurrentIndex(max(0, self.arch_combo.findData(chosen)))
             self.arch_combo.setEnabled(bool(info))
@@ -353,9 +360,15 @@ class SetupForm(QWidget):
         self._emit()
 
     def _show_imagenet(self) -> None:
-        """Whether ImageNet weights for the chosen architecture are in the local torch cache."""
+        """Whether ImageNet weights for the chosen architecture are in the local torch cache;
+        and what the architecture is."""
         info = self.task_info()
         arch = self.arch_combo.currentData()
+        note = info.get("arch_notes", {}).get(arch)
+        self.arch_note.setText("" if note is None else
+                               note["label"].split(" - ", 1)[-1] + (f"; paper: {note['paper']}" if note["paper"] else "")
+                               + (f"; patches of at least {note['min_input']} px" if note["min_input"] > 1 else ""))
+        self.arch_note.setVisible(note is not None)
         files = info.get("imagenet", {})
         name = info.get("imagenet_names", {}).get(arch)
         cached = files.get(arch)

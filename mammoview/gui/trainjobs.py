@@ -416,6 +416,7 @@ def probe_environment(models_root: str | None = None) -> dict[str, Any]:
 
     info: dict[str, Any] = {"cuda": cuda, "mps": mps, "threads": training_threads(), "cores": os.cpu_count(),
                             "torch": torch.__version__, "imagenet_cache": str(cache_dir()), "tasks": {}}
+    notes = _arch_notes()
     for task in TASK_TITLES:
         spec = TASKS[task]
         files = {a: imagenet_file(spec, a) for a in spec.archs}
@@ -425,8 +426,17 @@ def probe_environment(models_root: str | None = None) -> dict[str, Any]:
             "imagenet": {a: (str(p) if p else None) for a, p in files.items()},
             "imagenet_names": {a: imagenet_name(spec, a) for a in spec.archs},
             "active": active_model_info(task, models_root),
+            "arch_notes": {a: notes[a] for a in spec.archs if a in notes},
         }
     return info
+
+
+def _arch_notes() -> dict[str, dict[str, Any]]:
+    """Per classifier architecture: a one-line description with its parameter count, the
+    smallest patch it takes and its paper (:func:`mammoview.nets.archs.classifier_archs`)."""
+    from mammoview.nets.archs import classifier_archs
+
+    return {a.name: {"label": a.label(), "min_input": a.min_input, "paper": a.paper} for a in classifier_archs()}
 
 
 def active_model_info(task: str, models_root: str | None = None) -> dict[str, Any] | None:

@@ -99,14 +99,18 @@ def plan_run(task: str, config: TrainConfig) -> RunPlan:
         usable images).
     PlanRefused
         No labels, one class, too few images of a class, a class missing from training.
-    TrainingError
-        Unknown architecture.
+    TrainingError, InputTooSmall
+        Unknown architecture; a patch smaller than the architecture takes.
     """
     from mammoview.training.engine import resolve_settings
     from mammoview.training.tasks import TASKS
 
     spec = TASKS[task]
     settings = resolve_settings(spec, config)
+    if task.startswith("classifier"):  # a patch smaller than the network takes (AlexNet: 63 px)
+        from mammoview.nets.archs import check_input_size
+
+        check_input_size(settings["arch"], int(settings["patch"]))
     dataset = load_dataset(config.data, needs_mask=spec.needs_mask)
     items, skipped = spec.select(dataset.items)
     left_out = {**dataset.skipped, **skipped}

@@ -31,14 +31,19 @@ def preset_of(spec, card) -> str | None:
     return None
 
 
-def imagenet_name(spec, arch: str) -> str | None:
-    """torchvision's name of the network behind preset ``arch`` when ImageNet weights exist
-    for it ("resnet18", "vgg16", ...), else None (UNet, EDSR)."""
-    from mammoview.nets.imagenet import IMAGENET_FILES
+#: torchvision's network whose ImageNet weights start each classifier family.
+_IMAGENET_OF_FAMILY = {"vgg": "vgg16", "alexnet": "alexnet", "stn-resnet": "resnet50"}
 
-    _, params = spec.archs[arch]
-    name = params.get("arch", arch)
-    return name if name in IMAGENET_FILES else None
+
+def imagenet_name(spec, arch: str) -> str | None:
+    """torchvision's name of the network whose ImageNet weights start preset ``arch``
+    ("resnet18", "vgg16", "resnet50" for STN-ResNet-50...), else None (UNet, EDSR)."""
+    from mammoview.nets.archs import CLASSIFIER_ARCHS
+
+    preset = CLASSIFIER_ARCHS.get(arch)
+    if preset is None or arch not in spec.archs:
+        return None
+    return preset.params.get("arch") if preset.family == "resnet" else _IMAGENET_OF_FAMILY.get(preset.family)
 
 
 def imagenet_file(spec, arch: str) -> Path | None:
@@ -69,26 +74,24 @@ def apply_start(spec, model, arch: str, config) -> str:
 
 
 def _imagenet(spec, model, arch: str) -> str:
-    from mammoview.nets.imagenet import cache_dir, load_imagenet_weights
+    """The architecture's own ImageNet builder (:func:`mammoview.nets.archs.build_classifier`),
+    its weights copied into ``model`` (the run's seeded network, on its device)."""
+    from mammoview.nets.archs import build_classifier
+    from mammoview.nets.imagenet import cache_dir
 
     name = imagenet_name(spec, arch)
     if name is None:
         raise StartError(f"no ImageNet weights exist for {arch} (only for the classifier architectures)")
-    path = imagenet_file(spec, arch)
-    if path is None:
+    if imagenet_file(spec, arch) is None:
         raise StartError(f"ImageNet weights for {name} are not in the local torch cache {cache_dir()}; "
                          "nothing is downloaded: start from scratch, or put torchvision's file there")
-    first_conv, drop = _imagenet_layout(model)
-    load_imagenet_weights(model, path, first_conv=first_conv, drop=drop)
-    return f"ImageNet ({path.name} from the local torch cache; first convolution summed over RGB, last layer re-initialised)"
-
-
-def _imagenet_layout(model) -> tuple[str, tuple[str, ...]]:
-    """(first convolution's key, ImageNet classification layer's keys) of a torchvision net."""
-    keys = model.state_dict().keys()
-    if "conv1.weight" in keys:  # ResNet
-        return "conv1.weight", ("fc.weight", "fc.bias")
-    return "features.0.weight", ("classifier.6.weight", "classifier.6.bias")  # VGG, AlexNet
+    params = spec.archs[arch][1]
+    net, sentence = build_classifier(arch, num_classes=params.get("num_classes", 2), in_ch=params.get("in_ch", 1),
+                                     imagenet=True)
+    own = model.state_dict()
+    # Only the classifier's own tensors (a frozen super-resolution front stays as attached).
+    model.load_state_dict({k: v.to(own[k].device) for k, v in net.state_dict().items() if k in own}, strict=False)
+    return sentence
 
 
 def _finetune(spec, model, arch: str, init_from: Any) -> str:

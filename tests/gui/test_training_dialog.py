@@ -13,7 +13,7 @@ import pytest
 
 import mammoview.nets.store as store
 from mammoview.gui.dialogs.training import TrainingDialog
-from mammoview.gui.trainjobs import RunRecord, latest_resumable
+from mammoview.gui.trainjobs import RunRecord, TrainRequest, flush_records, latest_resumable, list_runs
 from mammoview.nets.registry import install_model
 from tests.conftest import REPO_ROOT
 from tests.training.conftest import make_subset
@@ -94,9 +94,16 @@ def test_fine_tune_cancel_resume_compare_activate(qtbot, window, models, subset)
     done_before = dialog.record.data["epoch"]
     assert 1 <= done_before < 3 and dialog.resume_button.isEnabled()
 
+    # After a restart a new dialog finds the stopped run in its folder and resumes it.
+    flush_records()
+    dialog.close()
+    window.training_dialog = None
+    dialog = window.open_training()
+    assert dialog.banner.isVisible() and f"epoch {done_before} of 3 done, cancelled" in dialog.banner_text.text()
+    dialog.banner_resume.click()
+    assert dialog.running and dialog.monitor.epoch_points() == done_before  # the curves so far, from run.json
+
     # Closing the window while a run goes on asks first; "Keep training" keeps both.
-    dialog.resume_button.click()
-    assert dialog.running
     asked = []
     dialog.ask = lambda title, text, yes, no: asked.append(text) or False
     window.close()
@@ -120,8 +127,6 @@ def test_fine_tune_cancel_resume_compare_activate(qtbot, window, models, subset)
     assert activated.args == [new_version]
     qtbot.waitUntil(lambda: new_version in panel.fields()["versions"], timeout=WAIT_MS)
     assert old not in panel.fields()["versions"]
-    from mammoview.gui.trainjobs import flush_records
-
     flush_records()
     record = RunRecord.load(dialog.record.folder)
     assert record.status == "activated" and record.data["installed_version"] == new_version
@@ -174,3 +179,19 @@ def test_the_dialog_modules_do_not_import_torch():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
 
+
+
+def test_run_records_remember_stopped_and_interrupted_runs(tmp_path):
+    request = TrainRequest(task="segmentation", data=str(tmp_path), epochs=3)
+    record = RunRecord.create(request, tmp_path)
+    record.update(status="running", epoch=1)
+    record.save()
+    assert latest_resumable(tmp_path) is None  # no checkpoint: nothing to resume
+    record.checkpoint().write_bytes(b"x")
+    found = list_runs(tmp_path)[0]
+    assert found.status == "interrupted" and found.resumable  # "running" with no process
+    assert "epoch 1 of 3 done, interrupted" in found.describe()
+    record.update(status="done", epoch=3)
+    record.save()
+    assert latest_resumable(tmp_path) is None
+    assert record.request.config(tmp_path).threads >= 1  # a core stays with the window

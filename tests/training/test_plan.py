@@ -128,3 +128,21 @@ def test_superres_comparison_has_bicubic_beside_the_models(mias_subset, tmp_path
     labels = [r["label"] for r in result["rows"]]
     assert labels == ["new", "bicubic (no model)"]
     assert all(r["value"] > 10 for r in result["rows"])  # PSNR in dB on real patches
+
+
+def test_imagenet_start_comes_only_from_the_local_torch_cache(mias_subset, tmp_path, monkeypatch):
+    import torch
+    import torchvision
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(StartError, match="not in the local torch cache .*nothing is downloaded"):
+        list(train("classifier-stage1", TrainConfig(data=mias_subset, out=tmp_path / "a", start="imagenet", **TINY)))
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    torch.save(torchvision.models.resnet18().state_dict(), cache / "resnet18-f37072fd.pth")
+    list(train("classifier-stage1", TrainConfig(data=mias_subset, out=tmp_path / "b", start="imagenet", **TINY)))
+    card = read_card(tmp_path / "b" / "classifier-stage1.json")
+    assert card.start.startswith("ImageNet (resnet18-f37072fd.pth from the local torch cache")
+    with pytest.raises(StartError, match="no ImageNet weights exist for unet-tiny"):
+        list(train("segmentation", TrainConfig(data=mias_subset, out=tmp_path / "c", arch="unet-tiny", epochs=1,
+                                               size=64, start="imagenet", device="cpu", threads=1)))

@@ -590,10 +590,13 @@ class TrainingDialog(QDialog):
 
     def shutdown(self) -> None:
         """The app quits (already confirmed): stop a run still going, flush the records."""
+        from mammoview.gui.trainjobs import flush_records
+
         self.stop_now()
         self._drop_spare()
         self.runner.cancel_all()
         self.runner.wait_for_done(3000)
+        flush_records()
 
 
 def open_training_dialog(window) -> TrainingDialog:
