@@ -434,8 +434,10 @@ def probe_environment(models_root: str | None = None) -> dict[str, Any]:
 def _arch_notes() -> dict[str, dict[str, Any]]:
     """Per classifier architecture: a one-line description with its parameter count, the
     smallest patch it takes and its paper (:func:`mammoview.nets.archs.classifier_archs`)."""
-    from mammoview.nets.archs import classifier_archs
-
+    try:
+        from mammoview.nets.archs import classifier_archs
+    except ImportError:
+        return {}
     return {a.name: {"label": a.label(), "min_input": a.min_input, "paper": a.paper} for a in classifier_archs()}
 
 
