@@ -412,10 +412,9 @@ def probe_environment(models_root: str | None = None) -> dict[str, Any]:
 
     cuda = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    from mammoview.nets.imagenet import cache_dir
-
     info: dict[str, Any] = {"cuda": cuda, "mps": mps, "threads": training_threads(), "cores": os.cpu_count(),
-                            "torch": torch.__version__, "imagenet_cache": str(cache_dir()), "tasks": {}}
+                            "torch": torch.__version__, "tasks": {},
+                            "imagenet_cache": str(Path(torch.hub.get_dir()) / "checkpoints")}
     notes = _arch_notes()
     for task in TASK_TITLES:
         spec = TASKS[task]

@@ -38,8 +38,10 @@ _IMAGENET_OF_FAMILY = {"vgg": "vgg16", "alexnet": "alexnet", "stn-resnet": "resn
 def imagenet_name(spec, arch: str) -> str | None:
     """torchvision's name of the network whose ImageNet weights start preset ``arch``
     ("resnet18", "vgg16", "resnet50" for STN-ResNet-50...), else None (UNet, EDSR)."""
-    from mammoview.nets.archs import CLASSIFIER_ARCHS
-
+    try:
+        from mammoview.nets.archs import CLASSIFIER_ARCHS
+    except ImportError:  # no architectures registry: no ImageNet start
+        return None
     preset = CLASSIFIER_ARCHS.get(arch)
     if preset is None or arch not in spec.archs:
         return None
