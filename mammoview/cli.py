@@ -23,7 +23,7 @@ from mammoview.core.errors import MammoViewError
 from mammoview.core.progress import Progress
 
 PROG = "mammoview"
-SUBCOMMANDS = ("enhance", "report", "info", "train", "segment", "classify", "readings", "models")
+SUBCOMMANDS = ("enhance", "report", "info", "train", "evaluate", "segment", "classify", "readings", "models")
 ENHANCE_VIEWS = ("wavelet", "clahe", "adaptive-median", "superres")
 REPORT_VIEWS = ("original", *ENHANCE_VIEWS)
 
@@ -126,7 +126,7 @@ def display_problem(environ: Mapping[str, str] | None = None, platform: str | No
 
 def _run_subcommand(name: str, args: list[str]) -> int:
     runners = {"enhance": _cmd_enhance, "report": _cmd_report, "info": _cmd_info, "train": _cmd_train,
-               "segment": _cmd_segment, "classify": _cmd_classify, "readings": _cmd_readings,
+               "evaluate": _cmd_evaluate, "segment": _cmd_segment, "classify": _cmd_classify, "readings": _cmd_readings,
                "models": _cmd_models}
     try:
         return runners[name](args)
@@ -754,7 +754,8 @@ def _train_parser() -> _Parser:
                         help="a MIAS folder (with Info.txt), a labels .csv, or a folder holding labels.csv")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the model and the checkpoint")
     parser.add_argument("--epochs", type=int, help="epochs (task default)")
-    parser.add_argument("--arch", metavar="NAME", help="architecture preset (task default)")
+    parser.add_argument("--arch", metavar="NAME", help=(
+        "architecture preset (task default); classifiers: " + ", ".join(_classifier_arch_names())))
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="(default: auto)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--install", action="store_true",
@@ -883,6 +884,91 @@ class TrainProgressBar:
             self._open = False
 
 
+# --------------------------------------------------------------------------- evaluate
+
+
+def _classifier_arch_names() -> tuple[str, ...]:
+    from mammoview.nets.archs import CLASSIFIER_ARCHS
+
+    return tuple(CLASSIFIER_ARCHS)
+
+
+def _evaluate_parser() -> _Parser:
+    from mammoview.training.evaluate import DEFAULT_ARCHS, EVALUATE_TASKS
+
+    parser = _Parser(prog=f"{PROG} evaluate", description=(
+        "Train several classifier architectures on the same patient-level split, seed and budget "
+        "(plus ResNet-50 with and without the wavelet-enhanced input) and write a comparison table "
+        f"(DIR/architectures.md, .csv) and plot (.png). {RESEARCH_NOTICE}"))
+    parser.add_argument("task", choices=EVALUATE_TASKS, metavar="TASK", help=f"one of {', '.join(EVALUATE_TASKS)}")
+    parser.add_argument("--archs", default=",".join(DEFAULT_ARCHS), metavar="LIST",
+                        help=f"comma-separated from {','.join(_classifier_arch_names())} (default: %(default)s)")
+    parser.add_argument("--data", required=True, metavar="PATH", help="as for 'mammoview train'")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the table, the plot and the runs")
+    parser.add_argument("--no-wavelet-pair", action="store_true",
+                        help="skip the extra ResNet-50 on the wavelet-enhanced input")
+    for flag, kind, text in (("--epochs", int, "epochs"), ("--batch-size", int, "batch size"),
+                             ("--lr", float, "initial learning rate"), ("--patch", int, "patch side, px"),
+                             ("--lesion-copies", int, "lesion windows repeated per epoch"),
+                             ("--patches-per-image", int, "tissue windows per normal image"),
+                             ("--threshold-images", int, "training images scored to choose the threshold"),
+                             ("--stride", int, "sliding-window step, px")):
+        parser.add_argument(flag, type=kind, help=f"{text}, the same for every run (task default)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds split, weights, order, augmentation (0)")
+    parser.add_argument("--val-fraction", type=float, default=0.2, metavar="F", help="(0.2)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="(default: auto)")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the runs already finished in DIR with the same settings; continue an interrupted one")
+    return parser
+
+
+def _cmd_evaluate(args: list[str]) -> int:
+    import shlex
+
+    ns = _evaluate_parser().parse_args(args)
+    _check_exist([ns.data])
+    from mammoview.training.evaluate import EvaluateConfig, EvaluateError, evaluate
+
+    settings = {k: v for k, v in (("lesion_copies", ns.lesion_copies), ("patches_per_image", ns.patches_per_image),
+                                  ("threshold_images", ns.threshold_images), ("stride", ns.stride)) if v is not None}
+    try:
+        config = EvaluateConfig(
+            task=ns.task, archs=tuple(a.strip() for a in ns.archs.split(",") if a.strip()), data=Path(ns.data),
+            out=Path(ns.out), wavelet_pair=not ns.no_wavelet_pair, epochs=ns.epochs, batch_size=ns.batch_size,
+            lr=ns.lr, patch=ns.patch, val_fraction=ns.val_fraction, seed=ns.seed, device=ns.device,
+            threads=ns.threads, settings=settings, resume=ns.resume, command=shlex.join([PROG, "evaluate", *args]))
+    except EvaluateError as err:
+        raise UsageError(f"argument --archs: {err}") from err
+    bar = TrainProgressBar()
+    last = None
+    try:
+        for event in evaluate(config):
+            e = last = event.partial
+            if e.kind == "train" and e.progress is not None:
+                bar(e.progress)  # the run's own bar; the "run i/n" lines count the runs
+            elif e.kind == "run":
+                bar._line(f"run {e.run}/{e.runs}: {e.label}")
+            elif e.kind == "row":
+                r = e.row
+                bar._line(f"{e.label}: image AUC {_num(r['image_auc'])} [{_num(r['image_auc_low'])}, "
+                          f"{_num(r['image_auc_high'])}], patch AUC {_num(r['patch_auc'])}; table updated")
+    except KeyboardInterrupt:
+        bar.close()
+        done = last.run - (last.kind != "row") if last is not None else 0
+        return _fail(f"interrupted; {done} finished row(s) kept in {ns.out} (--resume continues)", 130)
+    finally:
+        bar.close()
+    if last is None or last.kind != "done":
+        return _fail(last.message if last else "evaluation stopped", EXIT_FAILURE)
+    print(f"wrote {', '.join(last.paths)}")
+    return EXIT_OK
+
+
+def _num(v: Any) -> str:
+    return "n/a" if v is None or v != v else f"{v:.2f}"
+
+
 # --------------------------------------------------------------------------- readings
 
 
@@ -934,6 +1020,7 @@ def _cmd_readings(args: list[str]) -> int:
     print(f"imported {len(result.imported)} studies, {len(result.unchanged)} unchanged, "
           f"{len(result.skipped)} skipped")
     return EXIT_OK
+
 
 # --------------------------------------------------------------------------- models
 

@@ -53,8 +53,8 @@ from mammoview.classification.preprocess import (
     working_image,
 )
 from mammoview.core.progress import CancelToken, Progress
-from mammoview.nets.resnet import TARGET_LAYER, ResNetClassifier
-from mammoview.nets.store import ModelLoadError, find_model, load_model
+from mammoview.nets.archs import load_classifier, num_classes_of, target_layer_of
+from mammoview.nets.store import ModelLoadError, find_model
 
 STAGE_TASKS = {1: "classifier-stage1", 2: "classifier-stage2"}
 LABELS = ("normal", "benign", "malignant")
@@ -171,12 +171,13 @@ class Cascade:
             if path is None:
                 raise ModelLoadError(f"{task}.safetensors",
                                      f"no {task} model (train one with 'mammoview train {task}')")
-            module, card = load_model(path, task=task, build=ResNetClassifier, device=dev)
+            # Any registered classifier (ResNet, VGG-16, AlexNet, STN-ResNet-50), by its card.
+            module, card = load_classifier(path, task=task, device=dev)
             try:
                 prep = Preprocessing.from_dict(card.preprocessing or {})
             except (TypeError, ValueError) as exc:
                 raise ModelLoadError(path, f"the card's preprocessing is unusable ({exc})") from exc
-            if len(card.classes) != 2 or module.fc.out_features != 2:
+            if len(card.classes) != 2 or num_classes_of(module) != 2:
                 raise ModelLoadError(path, f"expected a 2-class model, the card lists {card.classes}")
             stages[stage] = StageModel(module, card, prep, Path(path))
         return cls(stages[1], stages[2])
@@ -271,8 +272,9 @@ class Cascade:
         return predict
 
     def gradcam_target(self, stage: int) -> tuple[Any, str]:
-        """(torch module, target layer name) for Grad-CAM on ``stage``: ``"layer4"``."""
-        return self.stages[stage].module, TARGET_LAYER
+        """(torch module, target layer name) for Grad-CAM on ``stage`` ("layer4" for a ResNet)."""
+        module = self.stages[stage].module
+        return module, target_layer_of(module)
 
     def prepare_input(self, stage: int, patches: np.ndarray):
         """(N, H, W) greys in [0, 1] -> the (N, 1, H, W) tensor the stage's network takes."""

@@ -16,21 +16,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torch import nn
 from torchvision.models import resnet as tv_resnet
+
+from mammoview.nets.imagenet import imagenet_checkpoint, load_imagenet_weights, start_sentence
 
 ARCHS = {
     "resnet18": (tv_resnet.BasicBlock, [2, 2, 2, 2]),
     "resnet34": (tv_resnet.BasicBlock, [3, 4, 6, 3]),
     "resnet50": (tv_resnet.Bottleneck, [3, 4, 6, 3]),
-}
-# The file names torchvision gives its ImageNet checkpoints (IMAGENET1K_V1) in
-# torch.hub.get_dir()/checkpoints; used only when already there.
-IMAGENET_FILES = {
-    "resnet18": "resnet18-f37072fd.pth",
-    "resnet34": "resnet34-b627a593.pth",
-    "resnet50": "resnet50-0676ba61.pth",
 }
 TARGET_LAYER = "layer4"
 
@@ -54,6 +48,7 @@ class ResNetClassifier(tv_resnet.ResNet):
     """
 
     ARCHITECTURE = "resnet"
+    target_layer = TARGET_LAYER
 
     def __init__(self, arch: str = "resnet18", num_classes: int = 2, in_ch: int = 1) -> None:
         if arch not in ARCHS:
@@ -64,6 +59,7 @@ class ResNetClassifier(tv_resnet.ResNet):
         super().__init__(block, layers, num_classes=num_classes)
         self.arch = arch
         self.in_ch = in_ch
+        self.num_classes = num_classes
         if in_ch != 3:
             self.conv1 = nn.Conv2d(in_ch, 64, kernel_size=7, stride=2, padding=3, bias=False)
             nn.init.kaiming_normal_(self.conv1.weight, mode="fan_out", nonlinearity="relu")
@@ -87,33 +83,12 @@ def build_resnet(arch: str = "resnet18", *, num_classes: int = 2, in_ch: int = 1
     (network, start) where ``start`` is "scratch ..." or "ImageNet ...".
     """
     net = ResNetClassifier(arch, num_classes=num_classes, in_ch=in_ch)
-    if not imagenet:
-        return net, "scratch (torchvision's random initialisation, seeded; no pretrained weights)"
-    cached = imagenet_checkpoint(arch)
-    if cached is None:
-        return net, (f"scratch (ImageNet weights for {arch} asked for but not in the local torch cache "
-                     f"{Path(torch.hub.get_dir()) / 'checkpoints'}; nothing is downloaded)")
-    load_imagenet(net, cached)
-    return net, f"ImageNet ({cached.name} from the local torch cache; conv1 summed over RGB, fc re-initialised)"
-
-
-def imagenet_checkpoint(arch: str) -> Path | None:
-    """The cached ImageNet checkpoint of ``arch``, or None (never downloads)."""
-    path = Path(torch.hub.get_dir()) / "checkpoints" / IMAGENET_FILES[arch]
-    return path if path.is_file() else None
+    cached = imagenet_checkpoint(arch) if imagenet else None
+    if cached is not None:
+        load_imagenet(net, cached)
+    return net, start_sentence(arch, cached, imagenet, "conv1 summed over RGB, fc re-initialised")
 
 
 def load_imagenet(net: ResNetClassifier, path: Path) -> None:
-    """Copy ImageNet weights into ``net`` (conv1 summed to ``in_ch`` channels; fc kept).
-
-    torchvision's checkpoints are plain tensor dicts; ``weights_only=True`` refuses
-    anything else, so no arbitrary object is unpickled.
-    """
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    w = state["conv1.weight"]
-    if net.in_ch != 3:
-        summed = w.sum(dim=1, keepdim=True)
-        state["conv1.weight"] = summed.repeat(1, net.in_ch, 1, 1) / net.in_ch
-    for key in ("fc.weight", "fc.bias"):
-        state.pop(key, None)
-    net.load_state_dict(state, strict=False)
+    """Copy ImageNet weights into ``net`` (conv1 summed to ``in_ch`` channels; fc left out)."""
+    load_imagenet_weights(net, path, first_conv="conv1.weight", drop=("fc.weight", "fc.bias"))

@@ -35,17 +35,19 @@ from mammoview.classification.inference import predict_patches, sliding_windows
 from mammoview.classification.patches import crop_windows, dense_tissue_weights, random_tissue_centres, topk_mean
 from mammoview.classification.preprocess import Preprocessing, breast_region, working_image
 from mammoview.core.progress import Progress
-from mammoview.nets.resnet import ResNetClassifier
+from mammoview.nets.archs import CLASSIFIER_ARCHS, check_input_size, task_archs
 from mammoview.training.datasets import Item, load_grey, read_mask
 from mammoview.training.tasks import Prepared, TaskSpec, _seed_of
 
 RESNETS = ("resnet18", "resnet34", "resnet50")
+# Every registered classifier (ResNets, VGG-16, AlexNet, STN-ResNet-50): mammoview.nets.archs.
+ARCH_NAMES = tuple(CLASSIFIER_ARCHS)
 NORMAL_LABELS = {"normal", "norm"}
 BENIGN, MALIGNANT = "benign", "malignant"
 
 
 def _archs(num_classes: int = 2) -> dict[str, tuple[type, dict]]:
-    return {name: (ResNetClassifier, {"arch": name, "num_classes": num_classes, "in_ch": 1}) for name in RESNETS}
+    return task_archs(num_classes)
 
 
 def image_class(item: Item) -> str:
@@ -115,7 +117,20 @@ class _PatchClassifierTask(TaskSpec):
                              stride=int(settings["stride"]), enhance=str(settings["enhance"]),
                              mean=mean, std=std, topk=int(settings["topk"]), threshold=threshold)
 
+    def build(self, arch: str):
+        net = super().build(arch)
+        if getattr(net, "sr", None) is not None:
+            # stn-resnet50-sr: the frozen super-resolution front comes from the active
+            # superres model (refused with its reason when there is none).
+            from mammoview.nets.stn import attach_superres
+
+            attach_superres(net)
+        return net
+
     def prepare(self, train, val, settings):
+        # Before any image is read: an architecture that cannot take the patch size.
+        if settings.get("arch"):
+            check_input_size(settings["arch"], int(settings["patch"]))
         prep = self._prep(settings)
         patch = prep.patch
         ctx = int(np.ceil(patch * 1.5)) + 2 * int(settings["jitter"])
