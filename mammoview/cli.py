@@ -842,7 +842,7 @@ class TrainProgressBar:
         self._open = False
 
     def __call__(self, event: Progress) -> None:
-        from mammoview.training.engine import format_eta
+        from mammoview.core.progress import format_duration
 
         e = event.partial
         if e is None:
@@ -854,14 +854,14 @@ class TrainProgressBar:
                 self._line(f"prepared {event.total} images")
         elif e.kind == "step":
             text = (f"epoch {e.epoch}/{e.epochs} step {e.step}/{e.steps} loss {e.loss:.4f} "
-                    f"ETA {format_eta(e.eta_s)}")
+                    f"ETA {format_duration(e.eta_s)}")
             if self.tty:
                 self._bar(event.fraction, text)
             elif e.step == e.steps or e.step % max(1, e.steps // 10) == 0:
                 self._line(text)
         elif e.kind in ("start", "epoch", "cancelled", "done"):
             prefix = {"epoch": f"epoch {e.epoch}/{e.epochs}: ", "done": "done: "}.get(e.kind, "")
-            eta = f" (ETA {format_eta(e.eta_s)})" if e.kind == "epoch" and e.epoch < e.epochs else ""
+            eta = f" (ETA {format_duration(e.eta_s)})" if e.kind == "epoch" and e.epoch < e.epochs else ""
             self._line(prefix + e.message + eta)
 
     def _bar(self, fraction: float, text: str) -> None:

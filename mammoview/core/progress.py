@@ -7,7 +7,9 @@ generator.
 
 from __future__ import annotations
 
+import math
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,3 +51,22 @@ class CancelToken:
 
 
 NEVER_CANCELLED = CancelToken()
+
+
+def run_to_end(job: Iterator[Progress]) -> Any:
+    """Run a progress generator with nobody watching; return what it returns."""
+    while True:
+        try:
+            next(job)
+        except StopIteration as stop:
+            return stop.value
+
+
+def format_duration(seconds: float | None) -> str:
+    """"03:12", "1:02:03", or "--:--" when unknown: how the CLI and the dialogs show ETAs."""
+    if seconds is None or not math.isfinite(seconds):
+        return "--:--"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"

@@ -9,7 +9,6 @@ thread never waits on it.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -24,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mammoview.core.progress import format_duration
+
 METRIC_TITLES = {
     "patch_auc": "validation patch AUC",
     "dice": "validation Dice",
@@ -33,16 +34,6 @@ METRIC_TITLES = {
 EMA = 0.9
 MAX_BATCH_POINTS = 4000
 COLORS = {"batch": (127, 168, 201, 110), "train": "#7fa8c9", "val": "#e0b66a", "metric": "#81c784"}
-
-
-def format_duration(seconds: float | None) -> str:
-    """"03:12", "1:02:03", or "--:--" when unknown (the CLI's format)."""
-    if seconds is None or not math.isfinite(seconds):
-        return "--:--"
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
 def _plot(title: str, left: str) -> pg.PlotWidget:

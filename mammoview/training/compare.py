@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from mammoview.classification import scoring
+from mammoview.core.progress import run_to_end
 from mammoview.nets.device import choose_device
 from mammoview.nets.store import ModelLoadError, load_model, read_card
 from mammoview.training.datasets import Item, load_dataset, load_grey
@@ -145,13 +146,7 @@ def _segmentation_row(spec, model, card, items: list[Item], device, seed: int) -
     from mammoview.training.tasks import _predict_batches
 
     size = int(card.preprocessing.get("working_size") or spec.defaults["size"])
-    gen = spec.prepare([], items, {"size": size})
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            prepared = stop.value
-            break
+    prepared = run_to_end(spec.prepare([], items, {"size": size}))
     val = prepared.val
     if not len(val["ids"]):
         return {"value": None, "ci95": [None, None], "n": 0}
@@ -175,13 +170,7 @@ def _superres_row(spec, model, items: list[Item], settings: dict, shared: dict, 
     if "val" not in shared:  # the same patches for every model
         keys = ("seed", "patch", "patches_per_image", "val_patch", "val_patches_per_image")
         s = {**spec.defaults, "seed": seed, **{k: settings[k] for k in keys if k in settings}}
-        gen = spec.prepare([], items, s)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                shared["val"] = stop.value.val
-                break
+        shared["val"] = run_to_end(spec.prepare([], items, s)).val
         val = shared["val"]
         if val["lr"] is not None:
             bic = np.array([psnr(np.clip(upscale_bicubic(lo, spec.scale), 0, 1), hi)

@@ -415,13 +415,5 @@ def _command_line(task: str, config: TrainConfig, settings: dict) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def format_eta(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "--:--"
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
 
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from mammoview.core.progress import run_to_end
 from mammoview.io.mias import mias_patient
 from mammoview.training.classifier_tasks import Stage1Task, Stage2Task, image_class
 from mammoview.training.config import TrainConfig
@@ -76,13 +77,7 @@ def test_prepared_patches_come_only_from_their_own_side_of_the_split(subset):
     by_id = {i.id: i for i in items}
     settings = {**task.defaults, "patch": 32, "scale": 0.25, "patches_per_image": 3, "val_patches_per_image": 2,
                 "threshold_images": 3, "seed": 1, "jitter": 4}
-    gen = task.prepare([by_id[i] for i in split.train], [by_id[i] for i in split.val], settings)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            prepared = stop.value
-            break
+    prepared = run_to_end(task.prepare([by_id[i] for i in split.train], [by_id[i] for i in split.val], settings))
     train_patients = {mias_patient(o) for o in prepared.train["owners"]}
     val_patients = {mias_patient(o) for o in prepared.val["owners"]}
     assert train_patients and val_patients and not train_patients & val_patients
