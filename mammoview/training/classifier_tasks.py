@@ -524,3 +524,105 @@ def load_dataset_items(data) -> list[Item]:
     from mammoview.training.datasets import load_dataset
 
     return load_dataset(data, needs_mask=False).items
+
+
+# --------------------------------------------------------------------------- bilateral evaluation
+
+
+def stage1_image_scores(model_path, data, image_ids, *, cache=None, progress=None) -> dict[str, float]:
+    """Stage 1's plain image score (top-k mean of the sliding-window probabilities, as the
+    card's image-level figure) of each image id; images without a window are left out.
+
+    ``cache``: optional JSON path of {id: score} for this model (read, then extended and
+    written atomically), so a re-run of the evaluation does not score the images again.
+    """
+    import json
+    from pathlib import Path
+
+    from mammoview.io.atomic import atomic_write
+    from mammoview.nets.archs import load_classifier
+
+    module, card = load_classifier(model_path, task="classifier-stage1", device="cpu")
+    prep = Preprocessing.from_dict(card.preprocessing or {})
+    cached: dict[str, float] = {}
+    if cache is not None and Path(cache).is_file():
+        cached = {k: float(v) for k, v in json.loads(Path(cache).read_text()).items()}
+    items = {i.id: i for i in load_dataset_items(data)}
+    todo = [i for i in image_ids if i not in cached and i in items]
+    for n, image_id in enumerate(todo, start=1):
+        work = working_image(load_grey(items[image_id].path), prep)
+        _, patches = sliding_windows(work, breast_region(work), prep)
+        if len(patches):
+            cached[image_id] = topk_mean(predict_patches(module, patches, prep)[:, 1], prep.topk)
+        if progress:
+            progress(n, len(todo))
+        # Saved as it goes: an interrupted evaluation resumes where it stopped.
+        if cache is not None and (n % 10 == 0 or n == len(todo)):
+            with atomic_write(cache, "w") as fh:
+                fh.write(json.dumps(cached, indent=0, sort_keys=True))
+    return {i: cached[i] for i in image_ids if i in cached}
+
+
+def evaluate_bilateral(model_path, data, *, weight: float = 1.0, cache=None, seed: int = 0,
+                       train_patients: int = 40, progress=None) -> dict[str, Any]:
+    """Stage 1 at image level, plain top-k score against the bilateral score
+    (:mod:`mammoview.classification.bilateral`), on the validation patients of the model
+    card's own split; everything chosen (threshold, and the weight reported as
+    ``weight_chosen_on_training``) is chosen on the card's *training* images only.
+
+    MIAS pairs come from the file names (mdb(2k-1) right, mdb(2k) left, both MLO). Intervals:
+    percentile bootstrap resampling patients. ``train_patients``: how many training patients
+    (both images each, a seeded subset; 0 = all) are scored to choose threshold and weight,
+    because scoring every image takes minutes on a shared CPU. Returns a JSON-able dict.
+    """
+    from mammoview.classification import bilateral as bl
+    from mammoview.nets.store import read_card
+
+    split = read_card(model_path).split
+    items = {i.id: i for i in load_dataset_items(data)}
+    out: dict[str, Any] = {"model": str(model_path), "seed": split.get("seed"), "weight": weight}
+    ids = {part: [i for i in split[part] if i in items and image_class(items[i])] for part in ("train", "val")}
+    patients = sorted({items[i].patient for i in ids["train"]})
+    if 0 < train_patients < len(patients):
+        rng = np.random.default_rng(_seed_of(seed, "bilateral-train"))
+        keep = {patients[j] for j in rng.permutation(len(patients))[:train_patients]}
+        ids["train"] = [i for i in ids["train"] if items[i].patient in keep]
+    out["train_patients_scored"] = train_patients or len(patients)
+    scores = stage1_image_scores(model_path, data, ids["train"] + ids["val"], cache=cache, progress=progress)
+    keys = {i: bl.mias_pair_key(i) for i in scores}
+    per_part: dict[str, dict] = {}
+    for part in ("train", "val"):
+        sc = {i: scores[i] for i in ids[part] if i in scores}
+        bil = bl.bilateral_scores(sc, keys, weight)
+        per_part[part] = {"ids": list(sc), "plain": sc, "bilateral": bil,
+                          "y": [int(image_class(items[i]) != "normal") for i in sc],
+                          "patients": [items[i].patient for i in sc]}
+    tr, va = per_part["train"], per_part["val"]
+    t_plain = scoring.youden_threshold(tr["y"], list(tr["plain"].values()))
+    t_bil = scoring.youden_threshold(tr["y"], [tr["bilateral"][i].score for i in tr["ids"]])
+    paired_tr = [i for i in tr["ids"] if tr["bilateral"][i].paired]
+    w_best, w_table = bl.choose_weight(
+        [int(image_class(items[i]) != "normal") for i in paired_tr], [scores[i] for i in paired_tr],
+        [scores[tr["bilateral"][i].partner] for i in paired_tr])
+    out["weight_chosen_on_training"] = {"weight": w_best, "training_auc_by_weight": w_table}
+
+    def report(part, values, threshold):
+        r = scoring.binary_report(part["y"], values, threshold=threshold, groups=part["patients"], seed=seed)
+        return {k: r[k] for k in ("n", "positives", "auc", "auc_ci95", "threshold", "sensitivity",
+                                  "specificity", "mcc")}
+
+    out["train"] = {"plain": report(tr, list(tr["plain"].values()), t_plain),
+                    "bilateral": report(tr, [tr["bilateral"][i].score for i in tr["ids"]], t_bil)}
+    out["val"] = {"plain": report(va, list(va["plain"].values()), t_plain),
+                  "bilateral": report(va, [va["bilateral"][i].score for i in va["ids"]], t_bil)}
+    if w_best != weight:
+        bil_w = bl.bilateral_scores(va["plain"], keys, w_best)
+        tr_w = bl.bilateral_scores(tr["plain"], keys, w_best)
+        t_w = scoring.youden_threshold(tr["y"], [tr_w[i].score for i in tr["ids"]])
+        out["val"]["bilateral_chosen_weight"] = report(va, [bil_w[i].score for i in va["ids"]], t_w)
+    out["val"]["unpaired"] = [i for i in va["ids"] if not va["bilateral"][i].paired]
+    out["train"]["unpaired"] = [i for i in tr["ids"] if not tr["bilateral"][i].paired]
+    out["val"]["scores"] = {i: {"plain": round(va["plain"][i], 5), "bilateral": round(va["bilateral"][i].score, 5),
+                                "truth": image_class(items[i])} for i in va["ids"]}
+    return out
+
