@@ -50,12 +50,17 @@ def main(argv: list[str] | None = None) -> int:
               f"[{p['auc_ci95'][0]:.2f}, {p['auc_ci95'][1]:.2f}] | {b['auc']:.3f} "
               f"[{b['auc_ci95'][0]:.2f}, {b['auc_ci95'][1]:.2f}] | {p['sensitivity']:.2f}/{p['specificity']:.2f} "
               f"| {b['sensitivity']:.2f}/{b['specificity']:.2f} |")
+    d = out["val"]["auc_difference"]
+    print(f"validation AUC difference (bilateral - plain): {d['difference']:+.3f} "
+          f"[{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}] (paired, patients resampled)")
     w = out["weight_chosen_on_training"]
     print(f"weight chosen on training: {w['weight']} (training AUC by weight: "
           + ", ".join(f"{k:g}: {v:.3f}" for k, v in w["training_auc_by_weight"].items()) + ")")
     if "bilateral_chosen_weight" in out["val"]:
         c = out["val"]["bilateral_chosen_weight"]
-        print(f"validation AUC with that weight: {c['auc']:.3f} [{c['auc_ci95'][0]:.2f}, {c['auc_ci95'][1]:.2f}]")
+        d = out["val"]["auc_difference_chosen_weight"]
+        print(f"validation AUC with that weight: {c['auc']:.3f} [{c['auc_ci95'][0]:.2f}, {c['auc_ci95'][1]:.2f}], "
+              f"difference {d['difference']:+.3f} [{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]")
     print(f"unpaired validation images: {out['val']['unpaired'] or 'none'}")
     return 0
 

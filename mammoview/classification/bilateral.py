@@ -14,6 +14,11 @@ The contralateral image is the one of the same study (patient) with the other la
 the same view; with none (a single image, an unknown laterality, two candidates that cannot be
 told apart) the image keeps its plain score and the result says so.
 
+Measured on three patient splits of MIAS (docs/classifier-results.md, "Bilateral
+comparison"): +0.08 image AUC on the shipped split, none on the other two, so the app's
+per-breast and per-study figures do not use it; :func:`mammoview.training.classifier_tasks.evaluate_bilateral`
+repeats the measurement for a new model.
+
 No torch here: this works on window probabilities or image scores already computed.
 Research use only, not for diagnosis.
 """

@@ -333,7 +333,11 @@ class StudyResult:
 
 
 def aggregate_study(items: Sequence[tuple[str | None, ImageResult]]) -> StudyResult:
-    """Group image results by breast (laterality) and take the max per breast, then over breasts."""
+    """Group image results by breast (laterality) and take the max per breast, then over breasts.
+
+    It ranks by the plain figures: the bilateral score was measured on three patient splits
+    and did not help beyond the first (docs/classifier-results.md, "Bilateral comparison").
+    """
     groups: dict[str, list[ImageResult]] = {}
     for laterality, result in items:
         groups.setdefault((laterality or "?").upper()[:1] or "?", []).append(result)

@@ -111,3 +111,15 @@ def test_cascade_results_of_a_pair_get_the_bilateral_figure(tiny_models):
     assert out[1].p_abnormal_bilateral == pytest.approx(bl.bilateral_value(right.p_abnormal, left.p_abnormal))
     assert out[0].p_abnormal_bilateral + out[1].p_abnormal_bilateral == pytest.approx(1.0)
     assert out[0].label == left.label  # the label is not changed by the bilateral figure
+
+
+def test_paired_auc_difference_is_zero_for_the_same_scores_and_signed_otherwise():
+    from mammoview.training.classifier_tasks import _paired_auc_difference
+
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1] * 20)
+    plain = rng.random(40)
+    same = _paired_auc_difference(y, plain, plain, [i // 2 for i in range(40)])
+    assert same["difference"] == 0 and same["ci95"] == [0.0, 0.0]
+    better = _paired_auc_difference(y, y + 0.1 * plain, plain, [i // 2 for i in range(40)])
+    assert better["difference"] > 0.3 and better["ci95"][0] > 0
