@@ -22,10 +22,6 @@ for the input, the card's settings for window and stride):
     1-3 for a normal call (rising with ``p_abnormal`` up to the threshold), 4-6 for a
     benign call and 7-10 for a malignant call (rising with ``p_malignant``). It is
     non-decreasing in each probability. It is not a BI-RADS category.
-``p_abnormal_bilateral`` (set by :func:`apply_bilateral`, which needs the other images)
-    the bilateral score: ``p_abnormal`` against the contralateral image's (same study, other
-    breast, same view), :mod:`~mammoview.classification.bilateral`; the plain ``p_abnormal``
-    with ``bilateral_note`` when there is no partner. It does not change the label.
 ``heatmap``
     stage 1's window probabilities painted over the working image (mean of the windows
     covering a pixel), with ``heatmap_scale`` = working size / image size.
@@ -95,11 +91,6 @@ class ImageResult:
     versions: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
     windows: int = 0
-    # Bilateral comparison (:func:`apply_bilateral`): own score against the contralateral
-    # image's; None until paired. ``bilateral_note`` says why it is the plain score.
-    p_abnormal_bilateral: float | None = None
-    bilateral_partner: str | None = None
-    bilateral_note: str | None = None
 
     @property
     def classified(self) -> bool:
@@ -344,27 +335,3 @@ def aggregate_study(items: Sequence[tuple[str | None, ImageResult]]) -> StudyRes
     breasts = {side: aggregate(rs) for side, rs in sorted(groups.items())}
     return StudyResult(breasts=breasts, study=aggregate(breasts.values()))
 
-
-def apply_bilateral(items: Sequence[tuple[str, Any, ImageResult]], weight: float | None = None) -> list[ImageResult]:
-    """Fill in the bilateral figure of each ``(image id, PairKey or None, result)``.
-
-    Partners are found by :func:`~mammoview.classification.bilateral.pair_images` (same study
-    and view, other laterality); an image without a classified partner keeps its plain
-    ``p_abnormal`` as ``p_abnormal_bilateral`` with a note. Returns new results, same order.
-    """
-    from dataclasses import replace
-
-    from mammoview.classification import bilateral as bl
-
-    w = bl.WEIGHT if weight is None else weight
-    scores = {i: (r.p_abnormal if r.classified else None) for i, _, r in items}
-    figures = bl.bilateral_scores(scores, {i: k for i, k, _ in items}, w)
-    out = []
-    for image_id, _, result in items:
-        b = figures[image_id]
-        if not result.classified:
-            out.append(result)
-            continue
-        out.append(replace(result, p_abnormal_bilateral=b.score, bilateral_note=b.note,
-                           bilateral_partner=None if b.partner is None else str(b.partner)))
-    return out

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from mammoview.classification import bilateral as bl
-from mammoview.classification.cascade import ImageResult, apply_bilateral
 from mammoview.core.image import ImageRef
 
 
@@ -79,47 +78,3 @@ def test_weight_is_chosen_by_auc_with_ties_to_the_smaller_weight():
     w, _ = bl.choose_weight([1, 0], [0.9, 0.1], [0.5, 0.5])
     assert w == 0.0
 
-
-def _res(p):
-    return ImageResult(p_abnormal=p, p_malignant=0.5, label="normal", suspicion=1)
-
-
-def test_apply_bilateral_fills_the_results_and_keeps_p_abnormal():
-    items = [("mdb001", bl.mias_pair_key("mdb001"), _res(0.9)), ("mdb002", bl.mias_pair_key("mdb002"), _res(0.3)),
-             ("mdb003", bl.mias_pair_key("mdb003"), _res(0.6)),
-             ("mdb004", bl.mias_pair_key("mdb004"), ImageResult(reason="blank image"))]
-    out = apply_bilateral(items)
-    assert [r.p_abnormal for r in out[:3]] == [0.9, 0.3, 0.6]
-    assert out[0].p_abnormal_bilateral == pytest.approx(0.8) and out[0].bilateral_partner == "mdb002"
-    assert out[1].p_abnormal_bilateral == pytest.approx(0.2) and out[1].bilateral_note is None
-    # mdb004 is not classified: mdb003 keeps its plain score, with the note.
-    assert out[2].p_abnormal_bilateral == 0.6 and out[2].bilateral_note == bl.NO_PARTNER
-    assert out[3].p_abnormal_bilateral is None and not out[3].classified
-
-
-def test_cascade_results_of_a_pair_get_the_bilateral_figure(tiny_models):
-    from mammoview.classification.cascade import Cascade
-
-    from .conftest import phantom_breast
-
-    cascade = Cascade.load(device="cpu", folders=[tiny_models])
-    left, right = cascade.classify(phantom_breast(400)), cascade.classify(phantom_breast(400, lesion=False))
-    refs = [_ref("S", "L", "MLO", "l"), _ref("S", "R", "MLO", "r")]
-    out = apply_bilateral([(r.uid, bl.ref_pair_key(r), res) for r, res in zip(refs, (left, right))])
-    assert out[0].p_abnormal == left.p_abnormal and out[1].p_abnormal == right.p_abnormal
-    assert out[0].p_abnormal_bilateral == pytest.approx(bl.bilateral_value(left.p_abnormal, right.p_abnormal))
-    assert out[1].p_abnormal_bilateral == pytest.approx(bl.bilateral_value(right.p_abnormal, left.p_abnormal))
-    assert out[0].p_abnormal_bilateral + out[1].p_abnormal_bilateral == pytest.approx(1.0)
-    assert out[0].label == left.label  # the label is not changed by the bilateral figure
-
-
-def test_paired_auc_difference_is_zero_for_the_same_scores_and_signed_otherwise():
-    from mammoview.training.classifier_tasks import _paired_auc_difference
-
-    rng = np.random.default_rng(0)
-    y = np.array([0, 1] * 20)
-    plain = rng.random(40)
-    same = _paired_auc_difference(y, plain, plain, [i // 2 for i in range(40)])
-    assert same["difference"] == 0 and same["ci95"] == [0.0, 0.0]
-    better = _paired_auc_difference(y, y + 0.1 * plain, plain, [i // 2 for i in range(40)])
-    assert better["difference"] > 0.3 and better["ci95"][0] > 0
