@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Tests never open the user's display; the real-window test starts its own Xvfb.
 TEST_ENV := QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: install run test lint-imports bench screenshot clean
+.PHONY: install run test lint-imports bench screenshot screenshot-training clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ screenshot: $(STAMP)
 	tmp=$$(mktemp -d) && xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb \
 		MAMMOVIEW_CONFIG_DIR=$$tmp/config MAMMOVIEW_DATA_DIR=$$tmp/data MAMMOVIEW_LAYERS=breast \
 		$(VENV)/bin/mammoview --demo --screenshot docs/screenshot.png; rm -rf $$tmp
+
+# Regenerates docs/training-dialog.png: the training dialog during a real (short) run.
+screenshot-training: $(STAMP)
+	@bash scripts/system-deps.sh
+	tmp=$$(mktemp -d) && xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb \
+		MAMMOVIEW_CONFIG_DIR=$$tmp/config MAMMOVIEW_DATA_DIR=$$tmp/data \
+		$(PY) -m mammoview.gui.training_screenshot docs/training-dialog.png; rm -rf $$tmp
 
 clean:
 	rm -rf $(VENV) build *.egg-info
