@@ -776,6 +776,9 @@ def _train_parser() -> _Parser:
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch")
     parser.add_argument("--input-enhance", choices=("none", "wavelet"),
                         help="classifier: input enhancement (none; wavelet = the ResNet-50 paper's)")
+    parser.add_argument("--hard-negatives", type=int, metavar="N",
+                        help="classifier-stage1: after half the epochs, add the N highest-scoring windows "
+                             "away from any lesion of every training image as negatives (task default)")
     return parser
 
 
@@ -802,7 +805,8 @@ def _cmd_train(args: list[str]) -> int:
             augment=augment, size=ns.size, patch=ns.patch, patches_per_image=ns.patches_per_image,
             box_check=Path(ns.box_check) if ns.box_check else None, threads=ns.threads,
             command=shlex.join([PROG, "train", *args]),
-            extra={"enhance": ns.input_enhance} if ns.input_enhance else {},
+            extra={**({"enhance": ns.input_enhance} if ns.input_enhance else {}),
+                   **({"hard_negatives": ns.hard_negatives} if ns.hard_negatives is not None else {})},
         )
     except ValueError as err:
         raise UsageError(str(err)) from err
@@ -852,6 +856,11 @@ class TrainProgressBar:
                 self._bar(event.fraction, f"preparing data {event.done}/{event.total}")
             elif event.done == event.total:
                 self._line(f"prepared {event.total} images")
+        elif e.kind == "mining":
+            if self.tty:
+                self._bar(e.step / max(1, e.steps), f"epoch {e.epoch}: finding hard negatives {e.step}/{e.steps}")
+            elif e.step == e.steps:
+                self._line(f"epoch {e.epoch}: {e.message}")
         elif e.kind == "step":
             text = (f"epoch {e.epoch}/{e.epochs} step {e.step}/{e.steps} loss {e.loss:.4f} "
                     f"ETA {format_duration(e.eta_s)}")

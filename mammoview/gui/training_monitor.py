@@ -161,6 +161,13 @@ class RunMonitor(QWidget):
             self.bar.setValue(int(1000 * int(e.get("done") or 0) / total))
             self.bar.setFormat(f"preparing the data: {e.get('done')}/{total} images")
             self.set_state("Preparing the data…")
+        elif kind == "mining":
+            steps = max(1, int(e.get("steps") or 1))
+            self.bar.setValue(int(1000 * int(e.get("step") or 0) / steps))
+            self.bar.setFormat(f"finding hard negatives: {e.get('step')}/{steps} images")
+            self.set_state(f"Epoch {e.get('epoch')}: finding hard negatives…")
+            if int(e.get("step") or 0) >= steps:
+                self.add_log(e.get("message", ""))
         elif kind == "start":
             self.started_at = time.monotonic()
             self.set_state(f"Training: epoch {int(e.get('epoch', 0)) + 1} of {e.get('epochs')}")

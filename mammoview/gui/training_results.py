@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -154,7 +154,9 @@ class ResultsView(QWidget):
             self.summary.setText(self._summary(result))
         card = result.get("card")
         if card:
-            self.card.setHtml(card_html(card))
+            # The card's layout is the slow part (its split lists ids): on the next turn of
+            # the event loop, so the table and matrices paint first.
+            QTimer.singleShot(0, lambda html=card_html(card): self.card.setHtml(html))
         self.activate.setEnabled(bool(card))
 
     def _fill_table(self, rows: list[dict[str, Any]], result: dict[str, Any]) -> None:

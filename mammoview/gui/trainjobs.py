@@ -56,9 +56,12 @@ TASK_TITLES = {
     "superres": "Super-resolution x2 (EDSR)",
 }
 AUGMENTATIONS = ("flip", "rotate", "zoom", "shear", "brightness", "contrast")
-#: Background priority of the training process (the lanes use 10 too): on two cores a
-#: busy trainer at equal priority delays the UI thread's timers by 100 ms and more.
-TRAIN_NICENESS = 10
+#: Background priority of the training process: the lowest. On two cores a busy trainer
+#: at equal priority delays the UI thread's timers by 100 ms and more, and beside the
+#: window's own lanes (niceness 10: the next image, its panels, the AI) it should take
+#: little (scheduler weight 15 against their 110). Not SCHED_IDLE: that starved training
+#: completely whenever any other program kept the cores busy.
+TRAIN_NICENESS = 19
 PLAN_NICENESS = 5
 #: At most this often a training step is sent to the window (the bar and the smoothed
 #: loss curve need no more; epoch, checkpoint and end events always go).
@@ -494,11 +497,27 @@ def plan_request(request: dict[str, Any], studies: list[dict[str, Any]] | None =
 
 
 # ================================================================== the training process
-class _EventToken(CancelToken):
-    """The engine's cancel token, set from the window through a multiprocessing Event."""
+class Flag:
+    """A flag shared with the child process, set by the window and read by the child
+    without a lock. A multiprocessing Event takes a lock on every ``is_set()``; the
+    niced child, descheduled while holding it, would make the window's ``set()`` (the
+    Cancel button) wait for it."""
 
-    def __init__(self, event) -> None:  # noqa: D107 (the base's threading.Event is replaced)
-        self._event = event
+    def __init__(self, context) -> None:
+        self._value = context.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+
+class _FlagToken(CancelToken):
+    """The engine's cancel token, set from the window through a shared :class:`Flag`."""
+
+    def __init__(self, flag) -> None:  # noqa: D107 (the base's threading.Event is replaced)
+        self._event = flag
 
 
 def describe_device(preference: str) -> str:
@@ -540,7 +559,7 @@ def training_main(jobs, messages, cancel_event) -> None:
 
         torch.set_num_threads(int(config.threads))
         send(("device", describe_device(req.device)))
-        token = _EventToken(cancel_event)
+        token = _FlagToken(cancel_event)
         last, last_sent, losses = None, 0.0, []
         for progress in engine.train(req.task, config, cancel=token):
             event = progress.partial
@@ -603,13 +622,20 @@ class TrainingProcess:
         context = multiprocessing.get_context("spawn")
         self.jobs = context.Queue()
         self.messages = context.Queue()
-        self.cancel_event = context.Event()
+        self.cancel_event = Flag(context)
         self.process = context.Process(target=training_main, args=(self.jobs, self.messages, self.cancel_event),
                                        name="mammoview-training", daemon=True)
         self.has_job = False
+        self._starter: threading.Thread | None = None
 
     def start(self) -> None:
         self.process.start()
+
+    def start_in_background(self) -> None:
+        """Start on a thread: spawning forks the (large) window process first, 50 ms and
+        more the UI thread must not wait. A job can be handed over before it is up."""
+        self._starter = threading.Thread(target=self.process.start, name="training-spawn", daemon=True)
+        self._starter.start()
 
     def run(self, request: TrainRequest, out: Path, *, resume: bool = False) -> None:
         """Hand the (started) process its run."""
@@ -634,7 +660,10 @@ class TrainingProcess:
 
     @property
     def alive(self) -> bool:
-        return self.process.is_alive()
+        """Running, or still being started."""
+        if self._starter is not None and self._starter.is_alive():
+            return True
+        return self.process.pid is not None and self.process.is_alive()
 
     @property
     def exitcode(self) -> int | None:
@@ -647,6 +676,8 @@ class TrainingProcess:
         self.cancel()
         if not self.has_job:
             self.jobs.put(None)
+        if self._starter is not None:
+            self._starter.join(timeout)
         if self.process.pid is None:
             return
         self.process.join(timeout)

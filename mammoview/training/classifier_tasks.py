@@ -36,6 +36,7 @@ from mammoview.classification.patches import crop_windows, dense_tissue_weights,
 from mammoview.classification.preprocess import Preprocessing, breast_region, working_image
 from mammoview.core.progress import Progress
 from mammoview.nets.archs import CLASSIFIER_ARCHS, check_input_size, task_archs
+from mammoview.training import hard_negatives as hn
 from mammoview.training.datasets import Item, load_grey, read_mask
 from mammoview.training.tasks import Prepared, TaskSpec, _seed_of
 
@@ -95,9 +96,13 @@ class _PatchClassifierTask(TaskSpec):
         "epochs": 12, "batch_size": 32, "lr": 1e-3, "patch": 64, "patches_per_image": 24,
         "scale": 0.5, "stride": 32, "enhance": "none", "jitter": 12, "lesion_copies": 8,
         "negative_ratio": 1.0, "dense_negative_share": 0.5, "abnormal_negatives": True, "topk": 3, "val_patches_per_image": 8, "threshold_images": 80,
+        # Stage 1 only: hard negatives mined per training image after half the epochs
+        # (0 = off) and their share of each epoch's negatives (mammoview.training.hard_negatives).
+        "hard_negatives": 0, "hard_share": 0.5,
         "augment": ("flip", "rotate", "zoom", "brightness", "contrast"),
     }
     main_metric = "patch_auc"
+    loss_name = "cross-entropy over the classes"
 
     # ---- what each stage says
 
@@ -143,6 +148,8 @@ class _PatchClassifierTask(TaskSpec):
         done = 0
         out: dict[str, dict[str, Any]] = {}
         skipped_no_centre: list[str] = []
+        mining = self.wants_tissue() and int(settings.get("hard_negatives") or 0) > 0
+        pool: dict[str, dict[str, Any]] = {}
         for part, items in (("train", train), ("val", val)):
             windows, labels, kinds, owners = [], [], [], []
             images: dict[str, dict[str, Any]] = {}
@@ -176,6 +183,12 @@ class _PatchClassifierTask(TaskSpec):
                         labels.extend([0] * len(cs))
                         kinds.extend(["tissue"] * len(cs))
                         owners.extend([item.id] * len(cs))
+                if mining and part == "train" and (cls == "normal" or (cls and centres)):
+                    # Images whose lesion is not located cannot give a negative safely.
+                    located = [(int(round(f.row * prep.scale)), int(round(f.col * prep.scale)),
+                                float(f.radius or 0) * prep.scale) for f in item.findings if f.has_location]
+                    located = located or [(r, c, 0.0) for r, c, _ in centres]
+                    pool[item.id] = {"work": work, "breast": breast, "reach": hn.lesion_reach(located, patch)}
                 y_img = self.image_label(item)
                 keep_image = y_img is not None and (part == "val" or item.id in threshold_ids)
                 if keep_image:
@@ -198,6 +211,7 @@ class _PatchClassifierTask(TaskSpec):
         centre_px = tw[:, lo : lo + patch, lo : lo + patch]
         prep = self._prep(settings, mean=float(centre_px.mean()), std=float(centre_px.std() or 1.0))
         out["train"]["jitter"] = min(int(settings["jitter"]), (ctx - patch) // 2)
+        out["train"]["mining_pool"] = pool
         return Prepared(
             train=out["train"], val=out["val"], train_ids=out["train"]["ids"], val_ids=out["val"]["ids"],
             preprocessing={
@@ -262,7 +276,7 @@ class _PatchClassifierTask(TaskSpec):
         chosen = [np.repeat(lesion, copies)]
         if len(tissue):
             n_neg = min(len(tissue), int(round(float(s.get("negative_ratio", 1.0)) * len(lesion) * copies)))
-            chosen.append(rng.choice(tissue, n_neg, replace=False))
+            chosen.append(hn.draw_negatives(kinds, n_neg, float(s.get("hard_share", 0.5)), rng))
         return rng.permutation(np.concatenate(chosen))
 
     def batch(self, prepared, idx, rng, aug):
@@ -380,7 +394,28 @@ class Stage1Task(_PatchClassifierTask):
                 f"{settings['dense_negative_share']:g} drawn towards dense tissue, the rest uniformly)"
                 + (", plus half as many from abnormal images at least a window away from their lesions"
                    if settings.get("abnormal_negatives") else "")
-                + f", ratio {settings['negative_ratio']:g}; random shift up to {settings['jitter']} px")
+                + f", ratio {settings['negative_ratio']:g}; random shift up to {settings['jitter']} px"
+                + (f"; from epoch {self.mine_after(settings) + 1} on, {settings['hard_share']:g} of the negatives "
+                   f"are hard negatives: the {settings['hard_negatives']} highest-scoring sliding windows per "
+                   "training image away from any lesion, mined with the model half-way through training"
+                   if int(settings.get("hard_negatives") or 0) > 0 else ""))
+
+    def mine_after(self, settings) -> int:
+        """The epoch (0-based) before which hard negatives are mined: half-way."""
+        return int(settings["epochs"]) // 2
+
+    def before_epoch(self, model, prepared, epoch, settings, task_state):
+        per_image = int(settings.get("hard_negatives") or 0)
+        pool = prepared.train.get("mining_pool") or {}
+        if per_image <= 0 or not pool or epoch < self.mine_after(settings) or prepared.train.get("mined"):
+            return
+        mined = task_state.get(hn.STATE_KEY)
+        if mined is None:  # a fresh run: chosen with the model as it is now
+            mined = yield from hn.mine(model, pool, Preprocessing.from_dict(prepared.preprocessing), per_image)
+            task_state[hn.STATE_KEY] = mined
+        added = hn.add_windows(prepared.train, pool, mined)
+        prepared.train["mined"] = added
+        yield Progress(len(pool), len(pool), f"{added} hard negative windows from {len(mined)} training images")
 
     def image_scores(self, model, images, prep):
         out = {}

@@ -1,7 +1,7 @@
 """The training loop: a generator of progress events, a checkpoint every epoch.
 
 ``train(task, config, cancel=token)`` yields :class:`~mammoview.core.Progress` whose
-``partial`` is a :class:`TrainEvent` ("prepare", "start", "step", "epoch",
+``partial`` is a :class:`TrainEvent` ("prepare", "start", "mining", "step", "epoch",
 "checkpoint", "cancelled", "done"). The command line draws them as a progress bar,
 the GUI as a dialog, the tests read them.
 
@@ -58,7 +58,8 @@ class TrainingError(MammoViewError):
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """What happened: ``kind`` is prepare, start, step, epoch, checkpoint, cancelled or done."""
+    """What happened: ``kind`` is prepare, start, mining (a task choosing new samples with the
+    model so far; ``step``/``steps`` count its images), step, epoch, checkpoint, cancelled or done."""
 
     kind: str
     epoch: int = 0  # 1-based epoch being run (or just finished)
@@ -186,6 +187,15 @@ def train(task: str, config: TrainConfig, *, cancel: CancelToken | None = None) 
     clock = _Clock()
     done_steps = 0
     for epoch in range(start_epoch, epochs):
+        # A task may change its training samples with the model as it now is (stage 1
+        # mines hard negatives half-way); what it chose goes into the checkpoint.
+        for p in spec.before_epoch(model, prepared, epoch, settings, state.setdefault("task_state", {})):
+            yield Progress(done_steps, total_steps, p.message, TrainEvent(
+                "mining", epoch=epoch + 1, epochs=epochs, step=p.done, steps=p.total, message=p.message))
+            if cancel.cancelled:
+                kept = f"checkpoint of epoch {state['epoch']} kept" if state["epoch"] else "no epoch completed"
+                yield _cancelled(epoch + 1, epochs, f"cancelled before epoch {epoch + 1}; {kept} (--resume continues)")
+                return
         rng = np.random.default_rng([config.seed, epoch])
         order = spec.epoch_indices(prepared, rng, settings)
         for group in optimizer.param_groups:
@@ -297,7 +307,10 @@ def _run_identity(task: str, settings: dict, split) -> dict:
     """What must match for a checkpoint to be resumed: same task, network, seed and data."""
     digest = hashlib.sha256(json.dumps([split.train, split.val]).encode()).hexdigest()[:16]
     keys = ("arch", "seed", "batch_size", "lr", "size", "patch", "patches_per_image", "augment")
-    return {"task": task, **{k: _jsonable(settings.get(k)) for k in keys}, "split": digest}
+    identity = {"task": task, **{k: _jsonable(settings.get(k)) for k in keys}, "split": digest}
+    if settings.get("hard_negatives"):  # only when on: checkpoints of earlier runs still match
+        identity["hard_negatives"] = int(settings["hard_negatives"])
+    return identity
 
 
 def _jsonable(v):
@@ -320,6 +333,7 @@ def _save_checkpoint(path: Path, model, optimizer, state: dict, identity: dict, 
         "best_epoch": state["best_epoch"],
         "history": state["history"],
         "start": state.get("start"),
+        "task_state": state.get("task_state", {}),
         "param_groups": opt["param_groups"],
         "torch_rng": torch.get_rng_state().tolist(),
     }
@@ -367,7 +381,7 @@ def _load_checkpoint(path: Path, model, optimizer, identity: dict, device) -> di
     optimizer.load_state_dict({"state": opt_state, "param_groups": scalars["param_groups"]})
     torch.set_rng_state(torch.tensor(scalars["torch_rng"], dtype=torch.uint8))
     return {**{k: scalars[k] for k in ("epoch", "best_metric", "best_epoch", "history")},
-            "start": scalars.get("start")}
+            "start": scalars.get("start"), "task_state": scalars.get("task_state", {})}
 
 
 # --------------------------------------------------------------------------- model card
@@ -386,7 +400,7 @@ def _card(spec, config, settings, dataset, skipped, split, prepared, state, fina
     command = config.command or _command_line(spec.name, config, settings)
     training = {k: _jsonable(settings[k]) for k in ("batch_size", "lr", "augment") if k in settings}
     training.update({"optimizer": "Adam", "lr_schedule": f"cosine per epoch down to {LR_FLOOR} x lr",
-                     "loss": "BCE + soft Dice" if spec.name == "segmentation" else "L1"})
+                     "loss": spec.loss_name})
     if spec.name == "segmentation":
         training["negative_ratio"] = settings.get("negative_ratio")
     return ModelCard(
@@ -412,6 +426,11 @@ def _command_line(task: str, config: TrainConfig, settings: dict) -> str:
              "--epochs", str(settings["epochs"]), "--arch", settings["arch"], "--seed", str(config.seed),
              "--batch-size", str(settings["batch_size"]), "--lr", f"{settings['lr']:g}",
              "--val-fraction", f"{config.val_fraction:g}", "--augment", ",".join(settings["augment"]) or "none"]
+    # The classifier options that change the model, so the card's command rebuilds it.
+    if task.startswith("classifier-") and settings.get("enhance"):
+        parts += ["--input-enhance", str(settings["enhance"])]
+    if task == "classifier-stage1" and "hard_negatives" in settings:
+        parts += ["--hard-negatives", str(int(settings["hard_negatives"]))]
     return " ".join(shlex.quote(p) for p in parts)
 
 

@@ -49,6 +49,7 @@ class TaskSpec:
     default_arch = ""
     defaults: dict[str, Any] = {}
     main_metric = ""  # higher is better
+    loss_name = "L1"  # what the model card says the training loss is
     needs_mask = False
 
     def select(self, items: list[Item]) -> tuple[list[Item], dict[str, list[str]]]:
@@ -65,6 +66,13 @@ class TaskSpec:
     def epoch_indices(self, prepared: Prepared, rng: np.random.Generator, settings: dict | None = None) -> np.ndarray:
         """The training samples of one epoch, in order."""
         raise NotImplementedError
+
+    def before_epoch(self, model, prepared: Prepared, epoch: int, settings: dict,
+                     task_state: dict) -> Iterator[Progress]:
+        """Called before every epoch (0-based ``epoch``, also the first one after a resume):
+        a task may add training samples chosen with the model so far. ``task_state`` is
+        saved in the checkpoint, so a resumed run takes the same samples. Nothing by default."""
+        return iter(())
 
     def batch(self, prepared: Prepared, idx: np.ndarray, rng: np.random.Generator, aug: AugmentConfig):
         raise NotImplementedError
@@ -124,6 +132,7 @@ class SegmentationTask(TaskSpec):
     """
 
     name = "segmentation"
+    loss_name = "BCE + soft Dice"
     description = "lesion segmentation (UNet)"
     classes = ("background", "lesion")
     archs = {

@@ -318,7 +318,7 @@ class TrainingDialog(QDialog):
         proc, self.spare = self.spare, None
         if proc is None or proc.has_job or proc.exitcode is not None:
             proc = TrainingProcess()
-            proc.start()
+            proc.start_in_background()
         return proc
 
     def _warm_spare(self) -> None:
@@ -326,7 +326,7 @@ class TrainingDialog(QDialog):
         if self.spare is None and self.probe is not None and not self.running and self.isVisible():
             try:
                 self.spare = TrainingProcess()
-                self.spare.start()
+                self.spare.start_in_background()
             except (OSError, ValueError, RuntimeError) as exc:
                 self.spare = None
                 log.debug("no spare training process: %s", exc)
@@ -357,6 +357,7 @@ class TrainingDialog(QDialog):
         self.monitor.set_state("Not started.")
         self.results.clear("The comparison appears here when a run finishes.")
         self._show_banner()
+        self._warm_spare()
         self._plan_later()
         self._update_buttons()
 
@@ -423,7 +424,7 @@ class TrainingDialog(QDialog):
         self.results.show_comparison(result)
         self.record.update(comparison=result, version=(result.get("card") or {}).get("version"))
         self.record.save_later()
-        self.tabs.setCurrentWidget(self.results)
+        QTimer.singleShot(0, lambda: self.tabs.setCurrentWidget(self.results))  # painted on its own turn
         self._end("done", "finished")
         self.compared.emit()
 
@@ -453,9 +454,13 @@ class TrainingDialog(QDialog):
         proc, self.process = self.process, None
         self._poll.stop()
         if proc is not None:
-            proc.process.join(1.0)
+            # Never wait on the UI thread: a process that said "exit" can take a second to
+            # tear torch down; multiprocessing reaps it when the next process starts.
+            proc.process.join(0)
         self.status = "idle"
-        self._warm_spare()
+        # No spare is started here, while the results paint: spawning first copies the
+        # window process's page tables, and meanwhile the UI thread's page faults wait.
+        # The next run's process starts when the user sets one up (new_run).
         self._update_buttons()
 
     # ================================================================ activation
