@@ -778,7 +778,7 @@ def _train_parser() -> _Parser:
                         help="classifier: input enhancement (none; wavelet = the ResNet-50 paper's)")
     parser.add_argument("--hard-negatives", type=int, metavar="N",
                         help="classifier-stage1: after half the epochs, add the N highest-scoring windows "
-                             "away from any lesion of every training image as negatives (task default)")
+                             "away from any lesion of every training image as negatives (5; 0 = off)")
     return parser
 
 

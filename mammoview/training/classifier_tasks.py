@@ -98,7 +98,7 @@ class _PatchClassifierTask(TaskSpec):
         "negative_ratio": 1.0, "dense_negative_share": 0.5, "abnormal_negatives": True, "topk": 3, "val_patches_per_image": 8, "threshold_images": 80,
         # Stage 1 only: hard negatives mined per training image after half the epochs
         # (0 = off) and their share of each epoch's negatives (mammoview.training.hard_negatives).
-        "hard_negatives": 0, "hard_share": 0.5,
+        "hard_negatives": 5, "hard_share": 0.5,
         "augment": ("flip", "rotate", "zoom", "brightness", "contrast"),
     }
     main_metric = "patch_auc"
@@ -398,7 +398,7 @@ class Stage1Task(_PatchClassifierTask):
                 + (f"; from epoch {self.mine_after(settings) + 1} on, {settings['hard_share']:g} of the negatives "
                    f"are hard negatives: the {settings['hard_negatives']} highest-scoring sliding windows per "
                    "training image away from any lesion, mined with the model half-way through training"
-                   if int(settings.get("hard_negatives") or 0) > 0 else ""))
+                   if int(settings.get("hard_negatives") or 0) > 0 and self.mine_after(settings) >= 1 else ""))
 
     def mine_after(self, settings) -> int:
         """The epoch (0-based) before which hard negatives are mined: half-way."""
@@ -407,7 +407,9 @@ class Stage1Task(_PatchClassifierTask):
     def before_epoch(self, model, prepared, epoch, settings, task_state):
         per_image = int(settings.get("hard_negatives") or 0)
         pool = prepared.train.get("mining_pool") or {}
-        if per_image <= 0 or not pool or epoch < self.mine_after(settings) or prepared.train.get("mined"):
+        after = self.mine_after(settings)
+        # A one-epoch run has no half-way point: an untrained network finds nothing hard.
+        if per_image <= 0 or not pool or after < 1 or epoch < after or prepared.train.get("mined"):
             return
         mined = task_state.get(hn.STATE_KEY)
         if mined is None:  # a fresh run: chosen with the model as it is now

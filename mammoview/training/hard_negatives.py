@@ -1,7 +1,7 @@
 """Hard-negative mining for the stage-1 patch classifier.
 
 Trained on lesion windows against *random* tissue windows, stage 1 separates the two
-well (patch AUC about 0.9) yet barely separates whole images (AUC about 0.57): an image
+well (patch AUC about 0.9) yet barely separated whole images (AUC 0.57 without mining): an image
 is scored by its highest windows, and in a normal breast those are the densest, most
 lesion-like ones, which random sampling rarely shows the network. Half-way through
 training, every training image is therefore scored by the sliding window the image
