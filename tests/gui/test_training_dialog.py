@@ -195,3 +195,19 @@ def test_run_records_remember_stopped_and_interrupted_runs(tmp_path):
     record.save()
     assert latest_resumable(tmp_path) is None
     assert record.request.config(tmp_path).threads >= 1  # a core stays with the window
+
+
+def test_the_monitor_shows_hard_negative_mining_as_it_goes(qtbot):
+    """Stage 1 scores every training image half-way through a run: the bar and the state
+    say so (it takes a minute on a CPU), and the summary lands in the log."""
+    from mammoview.gui.training_monitor import RunMonitor
+
+    monitor = RunMonitor()
+    qtbot.addWidget(monitor)
+    monitor.on_event({"kind": "mining", "epoch": 7, "epochs": 12, "step": 50, "steps": 200,
+                      "message": "finding hard negatives: mdb101"})
+    assert monitor.bar.value() == 250 and "50/200" in monitor.bar.format()
+    assert "Epoch 7" in monitor.state.text() and "hard negatives" in monitor.state.text()
+    monitor.on_event({"kind": "mining", "epoch": 7, "epochs": 12, "step": 200, "steps": 200,
+                      "message": "1015 hard negative windows from 203 training images"})
+    assert "1015 hard negative windows" in monitor.log.toPlainText()
