@@ -154,20 +154,22 @@ class RunMonitor(QWidget):
         return len(self.history)
 
     # ---------------------------------------------------------------- events
+    def _count_images(self, done, total, what: str) -> bool:
+        """The bar as images done of total; True once all are done."""
+        done, total = int(done or 0), max(1, int(total or 1))
+        self.bar.setValue(int(1000 * done / total))
+        self.bar.setFormat(f"{what}: {done}/{total} images")
+        return done >= total
+
     def on_event(self, e: dict[str, Any]) -> None:
         kind = e.get("kind")
         if kind == "prepare":
-            total = max(1, int(e.get("total") or 1))
-            self.bar.setValue(int(1000 * int(e.get("done") or 0) / total))
-            self.bar.setFormat(f"preparing the data: {e.get('done')}/{total} images")
+            self._count_images(e.get("done"), e.get("total"), "preparing the data")
             self.set_state("Preparing the data…")
         elif kind == "mining":
-            steps = max(1, int(e.get("steps") or 1))
-            self.bar.setValue(int(1000 * int(e.get("step") or 0) / steps))
-            self.bar.setFormat(f"finding hard negatives: {e.get('step')}/{steps} images")
-            self.set_state(f"Epoch {e.get('epoch')}: finding hard negatives…")
-            if int(e.get("step") or 0) >= steps:
+            if self._count_images(e.get("step"), e.get("steps"), "finding hard negatives"):
                 self.add_log(e.get("message", ""))
+            self.set_state(f"Epoch {e.get('epoch')}: finding hard negatives…")
         elif kind == "start":
             self.started_at = time.monotonic()
             self.set_state(f"Training: epoch {int(e.get('epoch', 0)) + 1} of {e.get('epochs')}")

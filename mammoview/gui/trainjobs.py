@@ -629,9 +629,6 @@ class TrainingProcess:
         self._starter: threading.Thread | None = None
 
     def start(self) -> None:
-        self.process.start()
-
-    def start_in_background(self) -> None:
         """Start on a thread: spawning forks the (large) window process first, 50 ms and
         more the UI thread must not wait. A job can be handed over before it is up."""
         self._starter = threading.Thread(target=self.process.start, name="training-spawn", daemon=True)

@@ -117,6 +117,9 @@ class _PatchClassifierTask(TaskSpec):
 
     # ---- preparation
 
+    def command_options(self, settings):
+        return ["--input-enhance", str(settings["enhance"])] if settings.get("enhance") else []
+
     def _prep(self, settings: dict, mean: float = 0.0, std: float = 1.0, threshold: float = 0.5) -> Preprocessing:
         return Preprocessing(scale=float(settings["scale"]), patch=int(settings["patch"]),
                              stride=int(settings["stride"]), enhance=str(settings["enhance"]),
@@ -400,6 +403,9 @@ class Stage1Task(_PatchClassifierTask):
                    "training image away from any lesion, mined with the model half-way through training"
                    if int(settings.get("hard_negatives") or 0) > 0 and self.mine_after(settings) >= 1 else ""))
 
+    def command_options(self, settings):
+        return [*super().command_options(settings), "--hard-negatives", str(int(settings["hard_negatives"]))]
+
     def mine_after(self, settings) -> int:
         """The epoch (0-based) before which hard negatives are mined: half-way."""
         return int(settings["epochs"]) // 2
@@ -409,14 +415,14 @@ class Stage1Task(_PatchClassifierTask):
         pool = prepared.train.get("mining_pool") or {}
         after = self.mine_after(settings)
         # A one-epoch run has no half-way point: an untrained network finds nothing hard.
-        if per_image <= 0 or not pool or after < 1 or epoch < after or prepared.train.get("mined"):
+        if per_image <= 0 or not pool or after < 1 or epoch < after or prepared.train.get("hard_added"):
             return
         mined = task_state.get(hn.STATE_KEY)
         if mined is None:  # a fresh run: chosen with the model as it is now
             mined = yield from hn.mine(model, pool, Preprocessing.from_dict(prepared.preprocessing), per_image)
             task_state[hn.STATE_KEY] = mined
         added = hn.add_windows(prepared.train, pool, mined)
-        prepared.train["mined"] = added
+        prepared.train["hard_added"] = True  # once per run, even when nothing was found
         yield Progress(len(pool), len(pool), f"{added} hard negative windows from {len(mined)} training images")
 
     def image_scores(self, model, images, prep):

@@ -426,11 +426,7 @@ def _command_line(task: str, config: TrainConfig, settings: dict) -> str:
              "--epochs", str(settings["epochs"]), "--arch", settings["arch"], "--seed", str(config.seed),
              "--batch-size", str(settings["batch_size"]), "--lr", f"{settings['lr']:g}",
              "--val-fraction", f"{config.val_fraction:g}", "--augment", ",".join(settings["augment"]) or "none"]
-    # The classifier options that change the model, so the card's command rebuilds it.
-    if task.startswith("classifier-") and settings.get("enhance"):
-        parts += ["--input-enhance", str(settings["enhance"])]
-    if task == "classifier-stage1" and "hard_negatives" in settings:
-        parts += ["--hard-negatives", str(int(settings["hard_negatives"]))]
+    parts += TASKS[task].command_options(settings)  # the task's own options, so the command rebuilds it
     return " ".join(shlex.quote(p) for p in parts)
 
 

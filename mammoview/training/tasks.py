@@ -67,6 +67,11 @@ class TaskSpec:
         """The training samples of one epoch, in order."""
         raise NotImplementedError
 
+    def command_options(self, settings: dict) -> list[str]:
+        """The ``mammoview train`` options beyond the common ones that these settings need,
+        for the command line written into the model card."""
+        return []
+
     def before_epoch(self, model, prepared: Prepared, epoch: int, settings: dict,
                      task_state: dict) -> Iterator[Progress]:
         """Called before every epoch (0-based ``epoch``, also the first one after a resume):

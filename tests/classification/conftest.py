@@ -9,6 +9,9 @@ import torch
 from mammoview.classification.preprocess import Preprocessing
 from mammoview.nets.resnet import ResNetClassifier
 from mammoview.nets.store import ModelCard, save_model
+from mammoview.training.config import TrainConfig
+
+from ..training.conftest import make_subset
 
 TINY_PREP = Preprocessing(scale=0.25, patch=32, stride=32, mean=0.4, std=0.25, topk=3, threshold=0.5)
 
@@ -57,3 +60,24 @@ def phantom_breast(size: int = 512, *, lesion: bool = True) -> np.ndarray:
     # variants' tissue ends up at the same grey.
     img[-1, -1] = 1.0
     return img
+
+
+# Six patients with located masses (benign, malignant) and normal breasts: tiny trainings.
+LESION_SUBSET = ("mdb001", "mdb002", "mdb005", "mdb006", "mdb009", "mdb010", "mdb013", "mdb014",
+                 "mdb023", "mdb024", "mdb025", "mdb026")
+TINY_EXTRA = {"scale": 0.25, "stride": 32, "lesion_copies": 2, "val_patches_per_image": 2,
+              "threshold_images": 4, "jitter": 4}
+
+
+@pytest.fixture(scope="module")
+def subset(mias_dir, tmp_path_factory):
+    return make_subset(mias_dir, tmp_path_factory.mktemp("cls-subset"), LESION_SUBSET)
+
+
+def tiny_config(data, out, *, extra=None, **kw):
+    """A classifier training of seconds: 32 px windows at scale 0.25, one epoch."""
+    base = dict(data=data, out=out, epochs=1, arch="resnet18", patch=32, batch_size=16, val_fraction=0.34,
+                seed=1, device="cpu", augment=("flip", "rotate"), patches_per_image=4,
+                extra={**TINY_EXTRA, **(extra or {})})
+    base.update(kw)
+    return TrainConfig(**base)

@@ -5,36 +5,16 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 from mammoview.core.progress import run_to_end
 from mammoview.io.mias import mias_patient
 from mammoview.training.classifier_tasks import Stage1Task, Stage2Task, image_class
-from mammoview.training.config import TrainConfig
 from mammoview.training.datasets import load_dataset
 from mammoview.training.engine import train
 from mammoview.training.splits import patient_split
 from mammoview.training.tasks import TASKS
 
-from ..training.conftest import make_subset
-
-# Six patients: benign masses, a malignant one, normals.
-NAMES = ("mdb001", "mdb002", "mdb005", "mdb006", "mdb009", "mdb010", "mdb013", "mdb014",
-         "mdb023", "mdb024", "mdb025", "mdb026")
-
-
-@pytest.fixture(scope="module")
-def subset(mias_dir, tmp_path_factory):
-    return make_subset(mias_dir, tmp_path_factory.mktemp("cls-subset"), NAMES)
-
-
-def _config(data, out, **kw):
-    base = dict(data=data, out=out, epochs=1, arch="resnet18", patch=32, batch_size=16, val_fraction=0.34,
-                seed=1, device="cpu", augment=("flip", "rotate"), patches_per_image=4,
-                extra={"scale": 0.25, "stride": 32, "lesion_copies": 2, "val_patches_per_image": 2,
-                       "threshold_images": 4, "jitter": 4})
-    base.update(kw)
-    return TrainConfig(**base)
+from .conftest import tiny_config
 
 
 def test_both_stages_are_registered():
@@ -43,7 +23,7 @@ def test_both_stages_are_registered():
 
 
 def test_stage1_trains_on_patches_and_keeps_patients_apart(subset, tmp_path):
-    events = list(train("classifier-stage1", _config(subset, tmp_path)))
+    events = list(train("classifier-stage1", tiny_config(subset, tmp_path)))
     assert events[-1].partial.kind == "done"
     card = json.loads((tmp_path / "classifier-stage1.json").read_text())
     train_ids, val_ids = card["split"]["train"], card["split"]["val"]
@@ -58,8 +38,8 @@ def test_stage1_trains_on_patches_and_keeps_patients_apart(subset, tmp_path):
 
 
 def test_stage2_learns_from_lesions_only_and_shares_stage1s_split(subset, tmp_path):
-    list(train("classifier-stage2", _config(subset, tmp_path / "s2")))
-    list(train("classifier-stage1", _config(subset, tmp_path / "s1")))
+    list(train("classifier-stage2", tiny_config(subset, tmp_path / "s2")))
+    list(train("classifier-stage1", tiny_config(subset, tmp_path / "s1")))
     card2 = json.loads((tmp_path / "s2" / "classifier-stage2.json").read_text())
     card1 = json.loads((tmp_path / "s1" / "classifier-stage1.json").read_text())
     assert card2["split"]["val"] == card1["split"]["val"]

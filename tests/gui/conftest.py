@@ -7,6 +7,8 @@ model path on small images.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from mammoview.gui.main_window import MainWindow
@@ -29,3 +31,14 @@ def window(qtbot):
     yield win
     win.close()
     win.runner.wait_for_done(10_000)
+
+
+@pytest.fixture
+def mias_files(mias_dir, tmp_path):
+    """Two MIAS patients (four images, 200 micron pixels): mdb001/002 (patient 1) and
+    mdb005/006 (patient 3), so two studies."""
+    folder = tmp_path / "mias"
+    folder.mkdir()
+    for name in ("mdb001.png", "mdb002.png", "mdb005.png", "mdb006.png", "Info.txt"):
+        shutil.copy(mias_dir / name, folder / name)
+    return folder

@@ -6,12 +6,10 @@ Real data only (MIAS PNGs, real DICOM samples, the demo phantoms); offscreen Qt.
 from __future__ import annotations
 
 import dataclasses
-
 import shutil
 import time
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
 import mammoview.gui.main_window as mw
@@ -20,18 +18,6 @@ from mammoview.gui.main_window import MainWindow
 from mammoview.gui.settings import AppSettings
 
 SETTLE_MS = 60_000
-
-
-
-
-@pytest.fixture
-def mias_files(mias_dir, tmp_path):
-    """Two MIAS patients (four images): mdb001/002 (patient 1) and mdb005/006 (patient 3)."""
-    folder = tmp_path / "mias"
-    folder.mkdir()
-    for name in ("mdb001.png", "mdb002.png", "mdb005.png", "mdb006.png", "Info.txt"):
-        shutil.copy(mias_dir / name, folder / name)
-    return folder
 
 
 def open_and_settle(qtbot, window, opener):

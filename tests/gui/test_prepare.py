@@ -30,7 +30,7 @@ from mammoview.gui.viewer.prepare import (
     prepare_image,
 )
 from mammoview.imaging.display import default_voi
-from tests.gui.test_main_window import SETTLE_MS, mias_files  # noqa: F401 (fixture)
+from tests.gui.test_main_window import SETTLE_MS
 from tests.gui.test_viewer import make_image, normalized, settle, superres, viewer  # noqa: F401
 
 

@@ -33,16 +33,6 @@ MIAS_MM = 0.2
 
 
 @pytest.fixture
-def mias_two_studies(mias_dir, tmp_path):
-    """MIAS patients 1 (mdb001/002) and 3 (mdb005/006): two studies with 200 micron pixels."""
-    folder = tmp_path / "mias"
-    folder.mkdir()
-    for name in ("mdb001.png", "mdb002.png", "mdb005.png", "mdb006.png", "Info.txt"):
-        shutil.copy(mias_dir / name, folder / name)
-    return folder
-
-
-@pytest.fixture
 def no_spacing_image(tmp_path):
     """A real DDSM mammogram under a non-MIAS name: a PNG without pixel spacing."""
     src = require_data("ddsm-tissue", "images", "A_0002_1.RIGHT_MLO.png")
@@ -137,8 +127,8 @@ def choose(combo, data):
 # ------------------------------------------------------------------------- tests
 
 
-def test_ellipse_drawn_typed_assessed_and_back_after_restart(qtbot, window, mias_two_studies):
-    open_study(qtbot, window, lambda: window.open_paths([mias_two_studies]))
+def test_ellipse_drawn_typed_assessed_and_back_after_restart(qtbot, window, mias_files):
+    open_study(qtbot, window, lambda: window.open_paths([mias_files]))
     ctl, dock = window.reading, window.reading.panel
     panel = window.viewer.panel("original")
     assert window.current_ref().display_name == "mdb001.png"
@@ -201,7 +191,7 @@ def test_ellipse_drawn_typed_assessed_and_back_after_restart(qtbot, window, mias
     again.show()
     qtbot.waitExposed(again)
     try:
-        open_study(qtbot, again, lambda: again.open_paths([mias_two_studies]))
+        open_study(qtbot, again, lambda: again.open_paths([mias_files]))
         reading = again.reading.reading
         assert _saved_fields(reading) == _saved_fields(expected)
         restored = reading.finding(finding.id)
@@ -219,9 +209,9 @@ def _saved_fields(reading):
             reading.birads_overall, reading.density, reading.impression, reading.state)
 
 
-def test_ruler_in_mm_outline_point_and_selecting_by_click(qtbot, window, mias_two_studies):
+def test_ruler_in_mm_outline_point_and_selecting_by_click(qtbot, window, mias_files):
     only_original(window)
-    open_study(qtbot, window, lambda: window.open_paths([mias_two_studies]))
+    open_study(qtbot, window, lambda: window.open_paths([mias_files]))
     ctl = window.reading
     panel = window.viewer.panel("original")
     ctl.set_tool("ruler")
@@ -278,9 +268,9 @@ def test_ruler_in_mm_outline_point_and_selecting_by_click(qtbot, window, mias_tw
     assert panel.view_box.viewRect() != before and len(ctl.reading.findings) == 1
 
 
-def test_undo_redo_keys_update_everything(qtbot, window, mias_two_studies):
+def test_undo_redo_keys_update_everything(qtbot, window, mias_files):
     only_original(window)
-    open_study(qtbot, window, lambda: window.open_paths([mias_two_studies]))
+    open_study(qtbot, window, lambda: window.open_paths([mias_files]))
     ctl = window.reading
     panel = window.viewer.panel("original")
     ctl.set_tool("ellipse")
@@ -356,16 +346,16 @@ def test_reminder_band_on_the_other_view_of_the_breast(qtbot, window):
     assert "from nipple" in band.label and "mm" in band.label
 
 
-def test_read_only_while_another_window_holds_the_study(qtbot, window, mias_two_studies):
+def test_read_only_while_another_window_holds_the_study(qtbot, window, mias_files):
     from mammoview.io.discovery import discover
 
-    study = discover(mias_two_studies).studies[0]
+    study = discover(mias_files).studies[0]
     other_store = ReadingStore()  # another MammoView on the same per-user database
     other = ReadingSession.open(other_store, study, reader="other")
     other.set_birads("overall", 2)
     try:
         only_original(window)
-        open_study(qtbot, window, lambda: window.open_paths([mias_two_studies]))
+        open_study(qtbot, window, lambda: window.open_paths([mias_files]))
         ctl = window.reading
         assert ctl.session.read_only
         assert ctl.panel.banner.isVisibleTo(ctl.panel) and "Read-only" in ctl.panel.banner.text()
@@ -389,9 +379,9 @@ def test_read_only_while_another_window_holds_the_study(qtbot, window, mias_two_
         other_store.close()
 
 
-def test_database_errors_are_one_line_messages(qtbot, window, mias_two_studies):
+def test_database_errors_are_one_line_messages(qtbot, window, mias_files):
     only_original(window)
-    open_study(qtbot, window, lambda: window.open_paths([mias_two_studies]))
+    open_study(qtbot, window, lambda: window.open_paths([mias_files]))
     ctl = window.reading
     ctl.store.close()  # the database goes away under the window
     choose(ctl.panel.birads["overall"], 4)
@@ -407,9 +397,9 @@ def test_database_errors_are_one_line_messages(qtbot, window, mias_two_studies):
     assert "overall BI-RADS" in window.work_label.text()
 
 
-def test_impression_typed_just_before_changing_study_is_saved(qtbot, window, mias_two_studies):
+def test_impression_typed_just_before_changing_study_is_saved(qtbot, window, mias_files):
     only_original(window)
-    open_study(qtbot, window, lambda: window.open_paths([mias_two_studies]))
+    open_study(qtbot, window, lambda: window.open_paths([mias_files]))
     ctl = window.reading
     first_key = ctl.study_key
     ctl.panel.impression.setFocus()
@@ -452,11 +442,11 @@ def test_window_presets_file_windows_and_my_default(qtbot, window, tmp_path):
         again.runner.wait_for_done(10_000)
 
 
-def test_edits_cost_the_ui_thread_little(qtbot, window, mias_two_studies):
+def test_edits_cost_the_ui_thread_little(qtbot, window, mias_files):
     """Each edit is saved (one SQLite transaction with fsync) and repainted on the UI
     thread: its cost, measured here, must stay well inside the 50 ms budget."""
     only_original(window)
-    open_study(qtbot, window, lambda: window.open_paths([mias_two_studies]))
+    open_study(qtbot, window, lambda: window.open_paths([mias_files]))
     ctl = window.reading
     panel = window.viewer.panel("original")
     ctx = ctl.session.context_for(panel.image)
@@ -481,7 +471,7 @@ def test_edits_cost_the_ui_thread_little(qtbot, window, mias_two_studies):
     assert median < 50 and statistics.median(beats) < 50
 
 
-def test_unusable_database_leaves_the_window_working(qtbot, tmp_path, monkeypatch, mias_two_studies):
+def test_unusable_database_leaves_the_window_working(qtbot, tmp_path, monkeypatch, mias_files):
     data = tmp_path / "userdata"
     data.mkdir()
     (data / "readings.sqlite3").write_bytes(b"not a database, " * 64)
@@ -495,7 +485,7 @@ def test_unusable_database_leaves_the_window_working(qtbot, tmp_path, monkeypatc
         assert any("readings are not saved" in reason for _, reason in win.problems.problems())
         only_original(win)
         with qtbot.waitSignal(win.viewsSettled, timeout=SETTLE_MS):
-            win.open_paths([mias_two_studies])
+            win.open_paths([mias_files])
         assert "Readings are not saved" in win.reading.panel.state_label.text()
         assert not win.reading.act_tools["ellipse"].isEnabled()
         win.reading.undo()  # nothing to undo, nothing raised

@@ -318,7 +318,7 @@ class TrainingDialog(QDialog):
         proc, self.spare = self.spare, None
         if proc is None or proc.has_job or proc.exitcode is not None:
             proc = TrainingProcess()
-            proc.start_in_background()
+            proc.start()
         return proc
 
     def _warm_spare(self) -> None:
@@ -326,7 +326,7 @@ class TrainingDialog(QDialog):
         if self.spare is None and self.probe is not None and not self.running and self.isVisible():
             try:
                 self.spare = TrainingProcess()
-                self.spare.start_in_background()
+                self.spare.start()
             except (OSError, ValueError, RuntimeError) as exc:
                 self.spare = None
                 log.debug("no spare training process: %s", exc)

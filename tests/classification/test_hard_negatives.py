@@ -11,24 +11,15 @@ import torch
 from mammoview.core.progress import CancelToken
 from mammoview.io.mias import mias_patient
 from mammoview.training import hard_negatives as hn
-from mammoview.training.config import TrainConfig
 from mammoview.training.datasets import load_dataset
 from mammoview.training.engine import checkpoint_path, read_checkpoint, train
 
-from .conftest import make_subset
-
-# Benign and malignant masses with their centres and radii, and normal breasts.
-NAMES = ("mdb001", "mdb002", "mdb005", "mdb006", "mdb009", "mdb010", "mdb013", "mdb014",
-         "mdb023", "mdb024", "mdb025", "mdb026")
+from .conftest import tiny_config
 
 
 def _config(data, out, **kw):
-    base = dict(data=data, out=out, epochs=3, arch="resnet18", patch=32, batch_size=16, val_fraction=0.34,
-                seed=1, device="cpu", augment=("flip",), patches_per_image=4,
-                extra={"scale": 0.25, "stride": 32, "lesion_copies": 2, "val_patches_per_image": 2,
-                       "threshold_images": 4, "jitter": 4, "hard_negatives": 3})
-    base.update(kw)
-    return TrainConfig(**base)
+    """Three epochs, so mining runs before the second; 3 windows per image."""
+    return tiny_config(data, out, epochs=3, augment=("flip",), extra={"hard_negatives": 3}, **kw)
 
 
 def test_windows_within_a_lesions_reach_are_never_negatives():
@@ -49,9 +40,8 @@ def test_an_epoch_draws_the_hard_share_of_its_negatives_from_the_mined_windows()
     assert (kinds[none_mined] == "tissue").all() and len(none_mined) == 40
 
 
-def test_mining_runs_half_way_on_training_images_only_and_away_from_lesions(mias_dir, tmp_path):
-    data = make_subset(mias_dir, tmp_path / "mias", NAMES)
-    events = [p.partial for p in train("classifier-stage1", _config(data, tmp_path / "out"))]
+def test_mining_runs_half_way_on_training_images_only_and_away_from_lesions(subset, tmp_path):
+    events = [p.partial for p in train("classifier-stage1", _config(subset, tmp_path / "out"))]
     mining = [e for e in events if e.kind == "mining"]
     assert mining and {e.epoch for e in mining} == {2}  # 3 epochs: mined before the second
     summary = mining[-1]
@@ -64,7 +54,7 @@ def test_mining_runs_half_way_on_training_images_only_and_away_from_lesions(mias
     train_patients = {mias_patient(i) for i in card["split"]["train"]}
     assert mined and {mias_patient(i) for i in mined} <= train_patients
     assert all(len(c) <= 3 for c in mined.values())
-    items = {i.id: i for i in load_dataset(data, needs_mask=False).items}
+    items = {i.id: i for i in load_dataset(subset, needs_mask=False).items}
     for image_id, centres in mined.items():
         for f in items[image_id].findings:  # in working pixels (scale 0.25)
             if f.has_location:
@@ -74,16 +64,15 @@ def test_mining_runs_half_way_on_training_images_only_and_away_from_lesions(mias
     assert "hard negatives" in card["preprocessing"]["training_patches"]
 
 
-def test_a_resumed_run_trains_on_the_windows_the_interrupted_one_mined(mias_dir, tmp_path):
-    data = make_subset(mias_dir, tmp_path / "mias", NAMES)
-    list(train("classifier-stage1", _config(data, tmp_path / "straight")))
+def test_a_resumed_run_trains_on_the_windows_the_interrupted_one_mined(subset, tmp_path):
+    list(train("classifier-stage1", _config(subset, tmp_path / "straight")))
     token = CancelToken()
-    for p in train("classifier-stage1", _config(data, tmp_path / "split"), cancel=token):
+    for p in train("classifier-stage1", _config(subset, tmp_path / "split"), cancel=token):
         if p.partial.kind == "checkpoint" and p.partial.epoch == 2:
             token.cancel()
     _, interrupted = read_checkpoint(checkpoint_path(tmp_path / "split", "classifier-stage1"))
     assert interrupted["epoch"] == 2 and interrupted["task_state"]["hard_negatives"]
-    events = [p.partial for p in train("classifier-stage1", _config(data, tmp_path / "split", resume=True))]
+    events = [p.partial for p in train("classifier-stage1", _config(subset, tmp_path / "split", resume=True))]
     assert not any(e.kind == "mining" and e.step < e.steps for e in events)  # taken from the checkpoint, not mined again
     a, sa = read_checkpoint(checkpoint_path(tmp_path / "straight", "classifier-stage1"))
     b, sb = read_checkpoint(checkpoint_path(tmp_path / "split", "classifier-stage1"))
