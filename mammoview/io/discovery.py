@@ -10,7 +10,9 @@ recursively, reads each image's header (never its pixels) and groups the images 
 
 Skipped silently: hidden files and folders (name starting with "."), ``__MACOSX``,
 MIAS ``Info.txt``, licence/readme files, and documents by extension (csv, txt, md,
-json, pdf, ...). Every other file that cannot be read ends up in
+json, pdf, ...), and in a folder walk the lesion box masks of a CBIS-DDSM sample case
+(``lesionN_bbox_mask_1024.png``: ground truth, not mammograms; :mod:`mammoview.io.cbis`).
+Every other file that cannot be read ends up in
 ``Discovery.errors`` as an :class:`ImageReadError`; discovery itself never raises for a
 bad file. The same file reached twice (listed and inside a listed folder, or through
 a link) is read once, and a second file with the same image UID is ignored.
@@ -34,7 +36,7 @@ from mammoview.core.errors import ImageReadError
 from mammoview.core.image import ImageRef
 from mammoview.core.progress import NEVER_CANCELLED, Cancelled, CancelToken, Progress
 from mammoview.core.study import Study
-from mammoview.io import loader, raster
+from mammoview.io import cbis, loader, raster
 
 _SKIP_NAMES = frozenset({"info.txt", "thumbs.db", "desktop.ini", "dicomdir.bak"})
 _SKIP_PREFIXES = ("licence", "license", "readme", "copying", "sources")
@@ -146,7 +148,9 @@ def _collect_files(paths: list[Path], errors: list[ImageReadError], cancel: Canc
                 cancel.raise_if_cancelled()
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_FOLDERS)
                 for name in sorted(names, key=_natural_key):
-                    if not name.startswith(".") and not _is_skipped(name):
+                    # A mask file opened on its own still opens: only the walk leaves it out.
+                    if (not name.startswith(".") and not _is_skipped(name)
+                            and not cbis.is_lesion_mask(Path(root) / name)):
                         add(Path(root) / name)
         elif path.is_file():
             if not _is_skipped(path.name):

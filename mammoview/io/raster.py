@@ -20,6 +20,9 @@ Decisions
 * Files named ``mdbNNN.*`` are mini-MIAS: 0.2 mm pixels, laterality from the patient
   pair, view MLO, patient "MIAS patient k", and the findings and ground truth of an
   ``Info.txt`` found beside the file or in a parent folder (:mod:`mammoview.io.mias`).
+* A ``full_mammogram*`` file in a CBIS-DDSM sample case folder gets its case's patient,
+  laterality, view, findings and ground truth from the ``labels.csv``/``bboxes.csv`` one
+  folder up (:mod:`mammoview.io.cbis`); all images of one patient form one study.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from PIL import UnidentifiedImageError
 
 from mammoview.core.errors import ImageReadError, UnsupportedFileError
 from mammoview.core.image import Image, ImageRef, PatientInfo, StudyInfo
-from mammoview.io import limits, mias
+from mammoview.io import cbis, limits, mias
 
 # The same limit as the DICOM reader (see mammoview.io.limits). Pillow refuses files
 # over about 179 megapixels on its own (its decompression-bomb check); that is reported
@@ -156,16 +159,23 @@ def _make_ref(path: Path, rows: int, cols: int, base: ImageRef | None = None) ->
     if base is not None:
         return replace(base, rows=rows, cols=cols)
     number = mias.mias_number(path)
-    if number is None:
-        folder = os.path.dirname(absolute)
-        return ImageRef(
-            path=absolute,
-            kind="raster",
-            uid=f"file:{absolute}",
-            study_uid=f"folder:{folder}",
-            rows=rows,
-            cols=cols,
-        )
+    if number is not None:
+        return _mias_ref(path, absolute, number, rows, cols)
+    case = cbis.lookup_case(path)
+    if case is not None:
+        return _cbis_ref(absolute, case, rows, cols)
+    folder = os.path.dirname(absolute)
+    return ImageRef(
+        path=absolute,
+        kind="raster",
+        uid=f"file:{absolute}",
+        study_uid=f"folder:{folder}",
+        rows=rows,
+        cols=cols,
+    )
+
+
+def _mias_ref(path: Path, absolute: str, number: int, rows: int, cols: int) -> ImageRef:
     patient = mias.mias_patient(number)
     entry = mias.lookup_entry(path)
     study_uid = f"mias-patient-{patient}"
@@ -183,6 +193,27 @@ def _make_ref(path: Path, rows: int, cols: int, base: ImageRef | None = None) ->
         cols=cols,
         findings=entry.findings(rows) if entry else (),
         ground_truth=entry.ground_truth if entry else None,
+    )
+
+
+def _cbis_ref(absolute: str, case: cbis.CbisCase, rows: int, cols: int) -> ImageRef:
+    # One study per patient: a patient's CC and MLO case folders hang together, as the
+    # views of one DDSM examination do.
+    study_uid = f"cbis-ddsm-patient-{case.patient_id}"
+    return ImageRef(
+        path=absolute,
+        kind="raster",
+        uid=f"file:{absolute}",
+        study_uid=study_uid,
+        laterality=case.laterality,  # type: ignore[arg-type]
+        view=case.view,
+        patient=PatientInfo(id=case.patient_id),
+        study=StudyInfo(uid=study_uid, description="CBIS-DDSM"),
+        modality="MG",
+        rows=rows,
+        cols=cols,
+        findings=case.findings(rows, cols),
+        ground_truth=case.ground_truth,
     )
 
 

@@ -1,8 +1,8 @@
 """The study browser: the worklist of studies, their images underneath.
 
 Study rows show the patient, date, views, the ground-truth class where the source gives
-one (MIAS Info.txt, the demo phantoms), the reading state (unread, in progress, read),
-the reader's overall BI-RADS and breast density as saved, and the AI's study suspicion
+one (MIAS Info.txt, CBIS-DDSM labels.csv, the demo phantoms), the reading state (unread,
+in progress, read), the reader's overall BI-RADS and breast density as saved, and the AI's study suspicion
 once the classifier has one; a SYNTHETIC marker keeps a phantom from being mistaken for
 a patient. Any column sorts (click its header: ascending, descending, back to the opened
 order; rows without a value go last), and the filter bar above keeps the studies of one
@@ -537,7 +537,7 @@ class WorklistFilterBar(QWidget):
         self.browser = browser
         self.state = self._combo(STATE_FILTERS, "Reading state")
         self.birads = self._combo(BIRADS_FILTERS, "Reader's overall BI-RADS")
-        self.truth = self._combo(TRUTH_FILTERS, "Ground truth where the data gives it (MIAS Info.txt, demo)")
+        self.truth = self._combo(TRUTH_FILTERS, "Ground truth where the data gives it (MIAS Info.txt, CBIS-DDSM labels.csv, demo)")
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by name or ID")
         self.search.setClearButtonEnabled(True)
