@@ -13,6 +13,10 @@ image that is current *when it paints* (:meth:`refresh_panel`), so a late result
 never be shown beside the wrong image. Explanation layers are delivered only while
 their job is current and only to the panels showing their image's uid.
 
+"Classify all studies" (:mod:`mammoview.gui.aitriage`) classifies every listed image on a
+third channel, ``"triage"``, at the lowest priority; every study whose images all have a
+result is aggregated (:meth:`AiController.maybe_aggregate`), whichever channel finished it.
+
 Research use only, not for diagnosis.
 """
 
@@ -25,6 +29,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QScrollArea
 
 from mammoview.core.progress import Progress
+from mammoview.gui import aitriage
 from mammoview.gui.aijobs import (
     AI_LAYERS,
     LIME_SEED,
@@ -81,9 +86,12 @@ class AiController(QObject):
         A LIME overlay of this uid was drawn with this many samples (partial or final).
     idle()
         No AI job for the shown images is outstanding.
+    studyAggregated()
+        A study's aggregate (its breast and study results) was cached.
     """
 
     classified = Signal(str)
+    studyAggregated = Signal()
     limeUpdated = Signal(str, int)
     idle = Signal()
 
@@ -121,6 +129,8 @@ class AiController(QObject):
         self._pending: set[tuple] = set()  # ("classify", uid) / (layer, uid) / ("aggregate", ..)
         self._work: dict[str, str] = {}  # job name -> progress text, for the status bar
         self._job_keys: dict[str, tuple] = {}  # job name -> its pending mark
+        # "Classify all studies": its action, progress label and queue.
+        self.triage = aitriage.AiTriage(self)
         self.runner.dropped.connect(self._on_dropped)
         self.panel.cardsRequested.connect(self.show_model_cards)
         self.runner.busyChanged.connect(self._show_status)
@@ -174,8 +184,10 @@ class AiController(QObject):
             return False
         if paths is None and self.state == "disabled" and error == self.error:
             return False
+        self.triage.stop("stopped (the models changed)", reask=False)
         # Jobs of the old models still running are stale; they cache into the old dicts.
-        self.runner.bump("current", "prefetch", "probe", "aggregate", "ai:lime", "ai:gradcam")
+        self.runner.bump("current", "prefetch", "probe", "aggregate", "ai:lime", "ai:gradcam",
+                         aitriage.CHANNEL)
         self.results, self.heat, self.aggregates, self.explanations = {}, {}, {}, {}
         self.explain_cache = ViewCache(max_bytes=EXPLAIN_CACHE_BYTES)
         self.lime_updates = {}
@@ -201,6 +213,7 @@ class AiController(QObject):
         self.panel.status.setToolTip(", ".join(f"{k} {v}" for k, v in sorted(self.versions.items())))
         self._show_status()
         self.images_shown()
+        self.triage.models_ready()
 
     def _disable(self, reason: str) -> None:
         self.state = "disabled"
@@ -210,6 +223,7 @@ class AiController(QObject):
         self.status_label.setToolTip(reason)
         for layer in AI_LAYERS:
             self.window.layers.set_unavailable(layer, f"AI disabled: {reason}")
+        self.triage.models_disabled(reason)
         self.idle.emit()
 
     @property
@@ -227,13 +241,22 @@ class AiController(QObject):
     def images_shown(self) -> None:
         """The window shows other images: cancel stale work, show or compute results."""
         self.runner.bump("current", "prefetch")
-        self._pending = {p for p in self._pending if p[0] == "aggregate"}
+        # Triage jobs are on their own channel, untouched by the bump: keep their marks.
+        self._pending = {p for p in self._pending
+                         if p[0] == "aggregate" or (p[0] == "classify" and self.triage.owns(p[1]))}
         self._work.clear()
         if self.state == "not yet":
             self.start()
         self.refresh_panel()
         if not self.ready:
             return
+        self._classify_wanted()
+        self.request_layers()
+        self._maybe_idle()
+
+    def _classify_wanted(self) -> None:
+        """Classify what the reader needs next: the shown images, the current study's
+        others, the next image; each only when not cached and not being classified."""
         images = self.window.viewer.shown_images()
         current = self.window.current_ref()
         images.sort(key=lambda im: 0 if current is not None and im.uid == current.uid else 1)
@@ -249,9 +272,32 @@ class AiController(QObject):
         neighbour = self.window._neighbour()
         if neighbour is not None:
             self._classify(neighbour.uid, None, None, neighbour, channels=("prefetch",),
-                           priority=-1, prefetch=True)
-        self.request_layers()
-        self._maybe_idle()
+                           priority=-1, prefix="prefetch ")
+        if study is not None:  # all cached already (e.g. by triage): aggregate it now
+            self.maybe_aggregate(study)
+
+    def forget_jobs(self, uids, *, reask: bool = True) -> None:
+        """The classifications of ``uids`` were cancelled (triage stopped): drop their
+        pending marks, and (``reask``) ask again for those the reader needs."""
+        self._pending -= {("classify", uid) for uid in uids}
+        if reask and self.ready and self.window.current_ref() is not None:
+            self._classify_wanted()
+        self.refresh_panel()
+        self._show_status()
+
+    # ================================================================ read by triage
+    def result_for(self, uid: str) -> Classification | None:
+        """The cached classification of ``uid`` with the active models (or None)."""
+        return self.results.get((uid, self.key))
+
+    def is_classifying(self, uid: str) -> bool:
+        return ("classify", uid) in self._pending
+
+    def classify_ref(self, ref, *, channels, priority: int, prefix: str = "") -> None:
+        """Classify ``ref`` from its file (decoded in the lane) on ``channels``."""
+        if self.ready:
+            self._classify(ref.uid, None, None, ref, channels=channels, priority=priority,
+                           prefix=prefix)
 
     def refresh_panel(self) -> None:
         """Show the cached result of the image that is current now (or say why not)."""
@@ -290,13 +336,13 @@ class AiController(QObject):
         return (tuple(ref.uid for ref in study.images), self.key)
 
     # ================================================================ classification
-    def _classify(self, uid, pixels, monochrome1, ref, *, channels, priority, prefetch=False):
+    def _classify(self, uid, pixels, monochrome1, ref, *, channels, priority, prefix=""):
         key = (uid, self.key)
         if key in self.results or ("classify", uid) in self._pending:
             return
         self._pending.add(("classify", uid))
         lane, paths = self.lane, self.paths
-        name = f"{'prefetch ' if prefetch else ''}classify {ref.display_name}"
+        name = f"{prefix}classify {ref.display_name}"
         results, heat = self.results, self.heat
 
         def job(ctx):
@@ -317,7 +363,7 @@ class AiController(QObject):
         self._job_keys[name] = ("classify", uid)
         self.runner.submit(job, name=name, channels=channels, priority=priority,
                            on_done=lambda r: self._on_classified(r),
-                           on_error=lambda f, u=uid: self._on_classify_failed(u, f),
+                           on_error=lambda f, u=uid, r=ref: self._on_classify_failed(u, f, r),
                            on_progress=lambda p, n=name: self._on_progress(n, p))
 
     def _on_classified(self, result: Classification) -> None:
@@ -330,15 +376,22 @@ class AiController(QObject):
             if display is not None:
                 self.window.viewer.set_layer(display)
         self._update_layer_status("aiheat")
-        self._maybe_aggregate()
+        self._aggregate_studies_of(result.uid)
         self._maybe_idle()
+        self.triage.feed()
 
-    def _on_classify_failed(self, uid: str, failure: JobFailure) -> None:
+    def _on_classify_failed(self, uid: str, failure: JobFailure, ref=None) -> None:
         self._pending.discard(("classify", uid))
-        self.window.problems.add_problem(uid, f"AI classification failed: {failure.message}")
+        self._job_keys = {n: k for n, k in self._job_keys.items() if k != ("classify", uid)}
+        # Named by its file (a DICOM uid says nothing to the reader).
+        source = getattr(ref, "path", None) or uid
+        self.window.problems.add_problem(source, f"AI classification failed: {failure.message}")
         self.results[(uid, self.key)] = Classification(uid, reason=f"failed: {failure.message}")
         self.refresh_panel()
+        # A failed image counts as done: its study is aggregated over the others.
+        self._aggregate_studies_of(uid)
         self._maybe_idle()
+        self.triage.feed()
 
     def _on_dropped(self, name: str) -> None:
         # A cancelled or stale job: its pending mark goes (it is asked again when needed);
@@ -348,10 +401,16 @@ class AiController(QObject):
         self.refresh_panel()
         self._show_status()
         self._maybe_idle()
+        self.triage.feed()
 
-    def _maybe_aggregate(self) -> None:
-        study = self.window.current_study()
-        if study is None:
+    def _aggregate_studies_of(self, uid: str) -> None:
+        for study in self.window.studies:
+            if any(ref.uid == uid for ref in study.images):
+                self.maybe_aggregate(study)
+
+    def maybe_aggregate(self, study) -> None:
+        """Aggregate ``study`` (per breast, per study) once all its images have a result."""
+        if study is None or not self.ready:
             return
         key = self._aggregate_key(study)
         if key in self.aggregates or ("aggregate", key) in self._pending:
@@ -373,9 +432,19 @@ class AiController(QObject):
             self._pending.discard(("aggregate", key))
             self.aggregates[key] = aggregate
             self._refresh_study()
+            self.studyAggregated.emit()
 
-        self.runner.submit(job, name="AI aggregate", channels=("aggregate",), on_done=done,
-                           on_error=lambda f: self._pending.discard(("aggregate", key)))
+        def failed(failure: JobFailure) -> None:
+            self._pending.discard(("aggregate", key))
+            self.window.problems.add_problem(study.label or study.uid,
+                                             f"AI study aggregate failed: {failure.message}")
+
+        # The current study's shows in the AI status label; the others' are triage work,
+        # queued behind everything the reader waits for.
+        current = study is self.window.current_study()
+        name = "AI aggregate" if current else f"{aitriage.JOB_PREFIX}aggregate"
+        self.runner.submit(job, name=name, channels=("aggregate",), on_done=done, on_error=failed,
+                           priority=0 if current else aitriage.PRIORITY)
 
     # ================================================================ layers
     def _visible_ai(self) -> list[str]:
@@ -553,7 +622,9 @@ class AiController(QObject):
         if self.state == "disabled":
             return
         device = self.device or "…"
-        names = [n for n in self.runner.outstanding_names() if n != "AI model check"]
+        # Triage has its own label (aitriage): its jobs would crowd out the reader's.
+        names = [n for n in self.runner.outstanding_names()
+                 if n != "AI model check" and not n.startswith(aitriage.JOB_PREFIX)]
         if names:
             shown = [self._work.get(n, n) for n in names if not n.startswith("prefetch")]
             text = f"AI ({device}): " + (", ".join(shown[:2]) if shown else "prefetching")

@@ -334,6 +334,8 @@ class MainWindow(QMainWindow):
 
         # Other features add their entries to self.models_menu.
         self.models_menu = models = menu.addMenu("&Models")
+        models.addAction(self.ai.triage.action)  # "Classify all studies" (gui/aitriage.py)
+        models.addSeparator()
         self.act_model_cards = self._action("Model &cards…", [], self.ai.show_model_cards)
         models.addAction(self.act_model_cards)
         self.act_manage_models = self._action("&Manage…", [], self.model_switch.show_manage_dialog)
@@ -550,6 +552,7 @@ class MainWindow(QMainWindow):
         self.position = None
         self.image = None
         self._prepared = None
+        self.ai.triage.studies_changed()  # triage of the old list is stale
         self.browser.set_studies(studies)
         self.worklist.set_studies(studies)
         if studies:

@@ -62,6 +62,8 @@ class WorklistController(QObject):
         self._ai_timer.setInterval(AI_POLL_MS)
         self._ai_timer.timeout.connect(self.update_ai_scores)
         window.ai.classified.connect(lambda _uid: self.update_ai_scores())
+        # "Classify all studies" fills the column study by study, as each is aggregated.
+        window.ai.studyAggregated.connect(self.update_ai_scores)
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_DELAY_MS)
