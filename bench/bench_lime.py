@@ -54,7 +54,7 @@ import torch  # noqa: E402
 import torchvision  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
 
-from mammoview.explain import LimeResult, explain_lime  # noqa: E402
+from mammoview.explain import explain_lime  # noqa: E402
 from mammoview.explain.gradcam import gradcam, gradcam_for_image  # noqa: E402
 from mammoview.explain.lime import to_unit  # noqa: E402
 from mammoview.explain.superpixels import compute_superpixels  # noqa: E402

@@ -31,8 +31,6 @@ os.environ.setdefault("MAMMOVIEW_SR_MODEL", "off")
 os.environ.setdefault("MAMMOVIEW_CONFIG_DIR", tempfile.mkdtemp(prefix="mv-bench-"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-
 from bench.bench_ui_stall import TickMonitor, wait_for  # noqa: E402
 
 LAYERS = ("breast", "pectoral", "otsu")
@@ -79,6 +77,8 @@ def measure(app, window, image, label: str) -> None:
     for layer in LAYERS:
         window.layers.set_visible(layer, True)
     ok = wait_for(app, lambda: not window._pending_layers and window.runner.outstanding == 0, 600)
+    if not ok:  # a figure from unfinished work would be meaningless
+        raise SystemExit("the overlay layers did not finish within 600 s")
     app.processEvents()
     wall = time.perf_counter() - t0
     gaps = monitor.stop()

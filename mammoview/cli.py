@@ -779,6 +779,10 @@ def _train_parser() -> _Parser:
     parser.add_argument("--hard-negatives", type=int, metavar="N",
                         help="classifier-stage1: after half the epochs, add the N highest-scoring windows "
                              "away from any lesion of every training image as negatives (5; 0 = off)")
+    parser.add_argument("--calibration-fraction", type=float, metavar="F",
+                        help="classifiers: share of the training patients kept out of training to choose "
+                             "the operating threshold (0: choose it on the validation images and report "
+                             "leave-one-patient-out rates)")
     return parser
 
 
@@ -788,6 +792,8 @@ def _cmd_train(args: list[str]) -> int:
     ns = _train_parser().parse_args(args)
     if ns.activate and not ns.install:
         raise UsageError("--activate needs --install")
+    if ns.calibration_fraction is not None and not 0.0 <= ns.calibration_fraction < 1.0:
+        raise UsageError(f"argument --calibration-fraction: must be in [0, 1), got {ns.calibration_fraction:g}")
     from mammoview.training.augment import parse_augment
 
     try:
@@ -806,7 +812,9 @@ def _cmd_train(args: list[str]) -> int:
             box_check=Path(ns.box_check) if ns.box_check else None, threads=ns.threads,
             command=shlex.join([PROG, "train", *args]),
             extra={**({"enhance": ns.input_enhance} if ns.input_enhance else {}),
-                   **({"hard_negatives": ns.hard_negatives} if ns.hard_negatives is not None else {})},
+                   **({"hard_negatives": ns.hard_negatives} if ns.hard_negatives is not None else {}),
+                   **({"calibration_fraction": ns.calibration_fraction}
+                      if ns.calibration_fraction is not None else {})},
         )
     except ValueError as err:
         raise UsageError(str(err)) from err
@@ -920,7 +928,8 @@ def _evaluate_parser() -> _Parser:
                              ("--lr", float, "initial learning rate"), ("--patch", int, "patch side, px"),
                              ("--lesion-copies", int, "lesion windows repeated per epoch"),
                              ("--patches-per-image", int, "tissue windows per normal image"),
-                             ("--threshold-images", int, "training images scored to choose the threshold"),
+                             ("--threshold-images", int, "training images scored to choose the threshold when the "
+                              "validation patients lack a class (else they choose it)"),
                              ("--stride", int, "sliding-window step, px")):
         parser.add_argument(flag, type=kind, help=f"{text}, the same for every run (task default)")
     parser.add_argument("--seed", type=int, default=0, help="seeds split, weights, order, augmentation (0)")

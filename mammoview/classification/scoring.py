@@ -176,6 +176,28 @@ def youden_threshold(labels: Sequence[int], scores: Sequence[float]) -> float:
     return best_t
 
 
+def held_out_calls(labels: Sequence[int], scores: Sequence[float], groups: Sequence[Any]) -> np.ndarray:
+    """Leave-one-group-out calls: each sample is called positive when its score reaches the
+    Youden threshold chosen on the *other* groups (patients), so no sample's own label sets
+    its call. The rates of these calls are an honest estimate of how a threshold chosen on
+    such a set performs on a new patient, where the rates at the threshold chosen on all of
+    them would be optimistic.
+
+    Examples
+    --------
+    >>> held_out_calls([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], ["a", "b", "c", "d"]).tolist()
+    [False, False, True, True]
+    """
+    y = np.asarray(labels).astype(int).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    g = np.asarray([str(x) for x in groups])
+    calls = np.zeros(y.size, bool)
+    for group in np.unique(g):
+        mine = g == group
+        calls[mine] = s[mine] >= youden_threshold(y[~mine], s[~mine])
+    return calls
+
+
 def binary_report(
     labels: Sequence[int],
     scores: Sequence[float],
@@ -184,11 +206,16 @@ def binary_report(
     groups: Sequence[Any] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
+    calls: Sequence[bool] | None = None,
 ) -> dict[str, Any]:
-    """Everything a model card reports about one binary task on one set of samples."""
+    """Everything a model card reports about one binary task on one set of samples.
+
+    ``calls``: the positive/negative calls the confusion matrix and its rates count (e.g.
+    :func:`held_out_calls`); default ``scores >= threshold``.
+    """
     y = np.asarray(labels).astype(int).ravel()
     s = np.asarray(scores, dtype=np.float64).ravel()
-    cm = confusion(y, s >= threshold)
+    cm = confusion(y, s >= threshold if calls is None else np.asarray(calls, bool).ravel())
     low, high = bootstrap_ci(y, s, auc, groups=groups, n=n_boot, seed=seed)
     return {
         "n": int(y.size), "positives": int(y.sum()), "negatives": int((1 - y).sum()),

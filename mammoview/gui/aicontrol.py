@@ -436,8 +436,9 @@ class AiController(QObject):
 
         def failed(failure: JobFailure) -> None:
             self._pending.discard(("aggregate", key))
-            self.window.problems.add_problem(study.label or study.uid,
-                                             f"AI study aggregate failed: {failure.message}")
+            # Named by its first file: a study's label is the patient's name.
+            source = study.images[0].path if study.images else "AI"
+            self.window.problems.add_problem(source, f"AI study aggregate failed: {failure.message}")
 
         # The current study's shows in the AI status label; the others' are triage work,
         # queued behind everything the reader waits for.

@@ -21,9 +21,10 @@ The CSVs are ground truth, not the image: a missing, unreadable or malformed
 ``labels.csv`` (or a malformed row of a case) leaves the image a plain raster, and a
 missing or bad ``bboxes.csv`` row leaves that finding without a location.
 
-The cropped-lesion DICOMs are not handled here: the DICOM reader opens them as studies of
-their own (their headers name the patient ``Mass-Test_P_00016_LEFT_CC_1``), as it would
-any DICOM file.
+A folder walk (discovery) leaves out a known case's box masks and cropped-lesion DICOMs:
+they are ground truth and lesion crops, not mammogram views, and the crops' headers name
+the case (``Mass-Test_P_00016_LEFT_CC_1``), not the patient, so each would list as a study
+of its own ahead of the mammograms. Opened by name, either still opens like any file.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ SIDES = {"LEFT": "L", "RIGHT": "R"}
 _LABEL_COLUMNS = {"case", "abnormality_id", "patient_id", "left_or_right_breast", "image_view", "pathology"}
 _BOX_COLUMNS = {"case", "abnormality_id", "rows_1024", "cols_1024", "x1_1024", "y1_1024", "x2_1024", "y2_1024"}
 _MAMMOGRAM_RE = re.compile(r"^full_mammogram", re.IGNORECASE)
-_MASK_RE = re.compile(r"^lesion\d+_bbox_(?:mask|outline)(?:_\d+)?\.png$", re.IGNORECASE)
+_LESION_FILE_RE = re.compile(r"^lesion\d+_(?:bbox_(?:mask|outline)(?:_\d+)?\.png|cropped_roi\.dcm)$", re.IGNORECASE)
 _RANK = {"benign": 1, "malignant": 2}
 
 
@@ -109,10 +110,11 @@ def lookup_case(image_path: str | os.PathLike[str]) -> CbisCase | None:
     return _case_of_folder(path.absolute().parent)
 
 
-def is_lesion_mask(path: str | os.PathLike[str]) -> bool:
-    """True for ``lesionN_bbox_mask/outline*.png`` inside a known case folder (not mammograms)."""
+def is_lesion_file(path: str | os.PathLike[str]) -> bool:
+    """True for a box mask or outline (``lesionN_bbox_mask/outline*.png``) or a cropped
+    lesion (``lesionN_cropped_roi.dcm``) inside a known case folder: not mammograms."""
     path = Path(path)
-    return bool(_MASK_RE.match(path.name)) and _case_of_folder(path.absolute().parent) is not None
+    return bool(_LESION_FILE_RE.match(path.name)) and _case_of_folder(path.absolute().parent) is not None
 
 
 def _case_of_folder(folder: Path) -> CbisCase | None:

@@ -10,8 +10,8 @@ recursively, reads each image's header (never its pixels) and groups the images 
 
 Skipped silently: hidden files and folders (name starting with "."), ``__MACOSX``,
 MIAS ``Info.txt``, licence/readme files, and documents by extension (csv, txt, md,
-json, pdf, ...), and in a folder walk the lesion box masks of a CBIS-DDSM sample case
-(``lesionN_bbox_mask_1024.png``: ground truth, not mammograms; :mod:`mammoview.io.cbis`).
+json, pdf, ...), and in a folder walk the lesion box masks and cropped-lesion DICOMs of a
+CBIS-DDSM sample case (ground truth and crops, not mammograms; :mod:`mammoview.io.cbis`).
 Every other file that cannot be read ends up in
 ``Discovery.errors`` as an :class:`ImageReadError`; discovery itself never raises for a
 bad file. The same file reached twice (listed and inside a listed folder, or through
@@ -150,7 +150,7 @@ def _collect_files(paths: list[Path], errors: list[ImageReadError], cancel: Canc
                 for name in sorted(names, key=_natural_key):
                     # A mask file opened on its own still opens: only the walk leaves it out.
                     if (not name.startswith(".") and not _is_skipped(name)
-                            and not cbis.is_lesion_mask(Path(root) / name)):
+                            and not cbis.is_lesion_file(Path(root) / name)):
                         add(Path(root) / name)
         elif path.is_file():
             if not _is_skipped(path.name):

@@ -308,8 +308,7 @@ def _run_identity(task: str, settings: dict, split) -> dict:
     digest = hashlib.sha256(json.dumps([split.train, split.val]).encode()).hexdigest()[:16]
     keys = ("arch", "seed", "batch_size", "lr", "size", "patch", "patches_per_image", "augment")
     identity = {"task": task, **{k: _jsonable(settings.get(k)) for k in keys}, "split": digest}
-    if settings.get("hard_negatives"):  # only when on: checkpoints of earlier runs still match
-        identity["hard_negatives"] = int(settings["hard_negatives"])
+    identity.update(TASKS[task].identity_options(settings))
     return identity
 
 

@@ -383,10 +383,17 @@ def budget_sentence(config: EvaluateConfig) -> str:
                                     ("lr", config.lr), ("patch", config.patch)) if v is not None}, **config.settings}
     return (f"Same budget for every row: {s['epochs']} epoch{'s' if s['epochs'] != 1 else ''}, batch {s['batch_size']}, Adam lr {s['lr']:g} "
             f"(cosine), {s['patch']} px patches at x{s['scale']:g} scale, lesion windows x{s['lesion_copies']} "
-            f"per epoch, {s['threshold_images']} training images for the threshold, sliding-window stride "
+            f"per epoch, {_threshold_source(s)}, sliding-window stride "
             f"{s['stride']} px, top-{s['topk']} image score; seed {config.seed}, {config.val_fraction:g} of "
             f"the patients held out; device {config.device}"
             + (f", {config.threads} torch thread(s)" if config.threads else "") + ".")
+
+
+def _threshold_source(settings: dict[str, Any]) -> str:
+    share = float(settings.get("calibration_fraction") or 0)
+    if share:
+        return f"the threshold chosen on {share:g} of the training patients kept out of training"
+    return "the threshold chosen on the validation images (rates leave-one-patient-out)"
 
 
 def verdict(rows: list[dict[str, Any]]) -> str:
@@ -427,8 +434,8 @@ def table_markdown(rows: list[dict[str, Any]], config: EvaluateConfig) -> str:
         budget_sentence(config),
         "",
         "Image level: every validation image scanned by the sliding window, image score = top-k mean of the "
-        "window probabilities (the shipped classifier's scoring), threshold chosen by Youden's J on training "
-        "images. AUC intervals: 95 % percentile bootstrap with patients resampled (2000 resamples). Patch level: "
+        "window probabilities (the shipped classifier's scoring), threshold chosen by Youden's J as said "
+        "above. AUC intervals: 95 % percentile bootstrap with patients resampled (2000 resamples). Patch level: "
         "lesion windows against normal-tissue windows of the validation patients.",
         "",
         "| architecture | input | parameters | image AUC [95 % CI] | sens | spec | F1 | patch AUC [95 % CI] "

@@ -72,6 +72,11 @@ class TaskSpec:
         for the command line written into the model card."""
         return []
 
+    def identity_options(self, settings: dict) -> dict[str, Any]:
+        """Task settings beyond the common ones that a resumed checkpoint must match; only
+        the non-default ones, so that checkpoints written before an option existed still resume."""
+        return {}
+
     def before_epoch(self, model, prepared: Prepared, epoch: int, settings: dict,
                      task_state: dict) -> Iterator[Progress]:
         """Called before every epoch (0-based ``epoch``, also the first one after a resume):

@@ -73,3 +73,22 @@ def test_youden_threshold_separates_separable_scores():
     report = S.binary_report([0, 0, 1, 1], [0.1, 0.2, 0.6, 0.7], threshold=t, n_boot=50)
     assert report["confusion"] == {"tp": 2, "fp": 0, "tn": 2, "fn": 0}
     assert report["auc"] == 1.0 and {"auc_ci95", "mcc", "f1", "calibration"} <= set(report)
+
+
+def test_held_out_calls_never_use_a_patients_own_label():
+    # Patient "c" is a positive scoring among the negatives, patient "b" a negative patient
+    # scoring as high as it. On all images Youden's threshold (0.31) is set knowing both:
+    # one false positive, nothing missed; left out, each is called at the threshold the
+    # others give, and the rates get worse, as they would on a new patient.
+    y = [0, 0, 0, 0, 1, 1, 1, 1]
+    s = [0.10, 0.20, 0.30, 0.35, 0.32, 0.80, 0.85, 0.90]
+    g = ["a", "a", "b", "b", "c", "d", "d", "e"]
+    calls = S.held_out_calls(y, s, g)
+    # Without b, 0.26 separates the rest perfectly, so b's two images are called positive;
+    # without c, nothing pulls the threshold below 0.35, so c is missed.
+    assert calls.tolist() == [False, False, True, True, False, True, True, True]
+    t_all = S.youden_threshold(y, s)
+    assert S.confusion(y, np.asarray(s) >= t_all) == {"tp": 4, "fp": 1, "tn": 3, "fn": 0}
+    report = S.binary_report(y, s, threshold=t_all, groups=g, n_boot=50, calls=calls)
+    assert report["confusion"] == {"tp": 3, "fp": 2, "tn": 2, "fn": 1}
+    assert report["specificity"] == 0.5 and report["threshold"] == t_all

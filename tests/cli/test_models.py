@@ -72,6 +72,8 @@ def test_train_install_keeps_the_active_model_unless_activate(shipped, mias_dir,
     common = ["train", "segmentation", "--data", str(data), "--epochs", "1", "--arch", "unet-tiny",
               "--size", "48", "--device", "cpu", "--val-fraction", "0.4"]
     assert main([*common, "--out", str(tmp_path / "a"), "--activate"]) == 2  # needs --install
+    assert main([*common, "--out", str(tmp_path / "a"), "--calibration-fraction", "1"]) == 2
+    assert "--calibration-fraction: must be in [0, 1), got 1" in capsys.readouterr().err
     assert main([*common, "--out", str(tmp_path / "a"), "--install"]) == 0
     first = version_of(tmp_path / "a" / "segmentation.safetensors")
     assert f"installed segmentation model {first} (not in use" in capsys.readouterr().out

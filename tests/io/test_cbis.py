@@ -85,16 +85,21 @@ def test_case_facts_without_a_place_in_the_image_ref(sample):
     assert case.abnormalities[0].margins == "SPICULATED"
 
 
-def test_discovery_gives_one_study_per_patient_and_no_mask_images(sample):
+def test_discovery_gives_one_study_per_patient_and_no_mask_or_crop_images(sample):
     found = discover(sample)
     assert not found.errors
+    # Only the two patients' mammograms: no lesion crop listed as a study of its own.
+    assert sorted(study.label for study in found.studies) == ["P_00016", "P_00116"]
     by_label = {study.label: study for study in found.studies}
     for label, slot in (("P_00016", "LCC"), ("P_00116", "RMLO")):
         study = by_label[label]
         assert [ref.display_name for ref in study.images] == ["full_mammogram_1024.png"]
         assert study.views == [slot] and study.ground_truth == "malignant"
     names = [ref.display_name for study in found.studies for ref in study.images]
-    assert not [n for n in names if "bbox" in n]
+    assert not [n for n in names if "bbox" in n or "cropped" in n]
+    # Opened by name, a crop still opens (as the DICOM it is).
+    crop = discover(sample / LEFT_CC / "lesion1_cropped_roi.dcm")
+    assert not crop.errors and len(crop.studies) == 1
 
 
 def test_a_mask_opened_on_its_own_is_a_plain_raster(sample):
