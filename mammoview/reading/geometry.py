@@ -31,14 +31,20 @@ class MarkSize:
     unit: str
     warning: str = ""
 
-    def describe(self) -> str:
+    def describe(self, *, short: bool = False) -> str:
+        """ "12.3 x 8.0 mm (warning)" for lists and reports; ``short``: "12.3×8.0 mm" with
+        a two-word note instead of the full warning, for a label beside the mark."""
         if self.long_axis is None:
             return ""
         text = f"{self.long_axis:.1f}"
         if self.short_axis is not None:
-            text += f" x {self.short_axis:.1f}"
+            text += f"×{self.short_axis:.1f}" if short else f" x {self.short_axis:.1f}"
         text += f" {self.unit}"
-        return text + (f" ({self.warning})" if self.warning else "")
+        if short:
+            note = "spacing unknown" if self.unit != "mm" else ("at detector" if self.warning else "")
+        else:
+            note = self.warning
+        return text + (f" ({note})" if note else "")
 
 
 def _scale(spacing: tuple[float, float] | None) -> tuple[float, float, str, str]:

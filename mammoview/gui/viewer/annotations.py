@@ -70,19 +70,8 @@ PREVIEW_COLOR = QColor(255, 255, 255)
 
 
 def size_text(item: ReaderFinding | Measurement) -> str:
-    """A mark's size for its label: "12.3×8.0 mm", or pixels with a warning."""
-    size = item.size()
-    if size.long_axis is None:
-        return ""
-    text = f"{size.long_axis:.1f}"
-    if size.short_axis is not None:
-        text += f"×{size.short_axis:.1f}"
-    text += f" {size.unit}"
-    if size.unit != "mm":
-        text += " (spacing unknown)"
-    elif size.warning:
-        text += " (at detector)"
-    return text
+    """A mark's size for its label: "12.3×8.0 mm", or pixels with a note."""
+    return item.size().describe(short=True)
 
 
 def finding_label(number: int, finding: ReaderFinding) -> str:
@@ -583,10 +572,6 @@ def _inside(panel, where: tuple[float, float]) -> bool:
 
 
 def _pixel_size(panel) -> float:
-    """Image pixels per screen pixel at the panel's zoom."""
-    try:
-        px = panel.view_box.viewPixelSize()
-        size = max(abs(px[0]), abs(px[1]))
-    except Exception:  # before the first layout pyqtgraph cannot map pixels
-        size = 1.0
-    return size if math.isfinite(size) and size > 0 else 1.0
+    """Image pixels per screen pixel at the panel's zoom (1 before the first layout: a
+    click cannot happen before it anyway)."""
+    return panel.view_pixel_size() or 1.0

@@ -341,17 +341,18 @@ class ImagePanel(QFrame):
 
     # --- geometry --------------------------------------------------------------
 
-    def _screen_scale(self) -> float:
-        """Original pixels per screen pixel (a guess of a 1000-pixel view before layout)."""
+    def view_pixel_size(self) -> float | None:
+        """Image pixels per screen pixel at the current zoom; None before the first layout."""
         try:
             px = self.view_box.viewPixelSize()
             scale = max(abs(px[0]), abs(px[1]))
         except Exception:  # before the first layout pyqtgraph cannot map pixels
-            scale = 0.0
-        if not np.isfinite(scale) or scale <= 0:
-            rows, cols = self.original_size
-            scale = max(rows, cols) / 1000.0
-        return scale
+            return None
+        return float(scale) if np.isfinite(scale) and scale > 0 else None
+
+    def _screen_scale(self) -> float:
+        """Original pixels per screen pixel (a guess of a 1000-pixel view before layout)."""
+        return self.view_pixel_size() or max(self.original_size) / 1000.0
 
     def _update_level(self, *args, force: bool = False) -> None:
         """Draw the cached reduction with about one array pixel per screen pixel,
