@@ -58,6 +58,9 @@ from mammoview.reading.model import Measurement, ReaderFinding, Reading
 
 log = logging.getLogger(__name__)
 
+#: One press of [ or ] turns the selected ellipse by this much.
+ROTATE_STEP_DEG = 15
+
 TOOL_KEYS = {"navigate": ["V", "Esc"], "point": ["X"], "ellipse": ["E"], "outline": ["F"], "ruler": ["L"]}
 TOOL_SHORT = {"navigate": "Navigate", "point": "Point", "ellipse": "Ellipse", "outline": "Outline",
               "ruler": "Ruler"}
@@ -218,6 +221,13 @@ class ReadingController(QObject):
         self.act_redo.setIconText("Redo")
         self.act_delete = a("&Delete selected mark", ["Delete", "Backspace"],
                             lambda: self.delete_mark(self.selected))
+        # Drawing makes axis-aligned ellipses (a drag spans a box); a lesion lying
+        # obliquely is then fitted by turning the selected one in steps.
+        self.act_rotate = [
+            a(f"Rotate selected ellipse {sign}{ROTATE_STEP_DEG}°", [key],
+              lambda _=False, d=sign_value * ROTATE_STEP_DEG: self.rotate_selected(d),
+              tip=f"Turn the selected ellipse finding by {ROTATE_STEP_DEG}° ({key}); undo restores it")
+            for sign, sign_value, key in (("+", 1, "]"), ("−", -1, "["))]
         self.act_mark_read = a("&Mark study read", ["Ctrl+Return"], self.mark_read,
                                tip="Finish the reading (needs the overall BI-RADS)")
         for act in (self.presets.act_next, self.presets.act_save_default, self.presets.act_clear_default):
@@ -230,6 +240,8 @@ class ReadingController(QObject):
         menu.addAction(self.act_redo)
         menu.addSeparator()
         menu.addAction(self.act_delete)
+        for act in self.act_rotate:
+            menu.addAction(act)
 
     def fill_reading_menu(self, menu: QMenu) -> None:
         for mode in TOOLS:
@@ -264,7 +276,7 @@ class ReadingController(QObject):
 
     def shortcut_actions(self) -> list[QAction]:
         """The reading actions with keys, for Help > Keyboard shortcuts."""
-        return [*self.act_tools.values(), self.act_delete, self.act_undo, self.act_redo,
+        return [*self.act_tools.values(), self.act_delete, *self.act_rotate, self.act_undo, self.act_redo,
                 self.act_mark_read, self.presets.act_next]
 
     # ================================================================ session life
@@ -479,6 +491,18 @@ class ReadingController(QObject):
             return None
         return pick_mark([mark], where[0], where[1], tolerance)
 
+    def rotate_selected(self, step_deg: float) -> None:
+        """Turn the selected ellipse finding by ``step_deg`` (+: from the column axis
+        towards the row axis, clockwise as the image is stored; a mirrored hanging panel
+        shows it turning the other way). Kept in [0, 180): an ellipse repeats after 180°."""
+        mark = self.selected and self.reading and _find(self.reading, self.selected)
+        if not _is_ellipse(mark):
+            self._report("Rotate: select an ellipse finding first", False)
+            return
+        angle = round((mark.angle_deg + step_deg) % 180.0, 6)
+        self._edit("Rotate", "update_finding", mark.id, angle_deg=angle)
+        self._paint_marks()
+
     def _on_moved(self, panel, mark_id: str, delta) -> None:
         mark = self.reading and _find(self.reading, mark_id)
         if mark:
@@ -594,6 +618,9 @@ class ReadingController(QObject):
         self.act_undo.setText(f"&Undo {session.undo_label}" if session and session.can_undo else "&Undo")
         self.act_redo.setText(f"&Redo {session.redo_label}" if session and session.can_redo else "&Redo")
         self.act_delete.setEnabled(writable and self.selected is not None)
+        selected = self.selected and self.reading and _find(self.reading, self.selected)
+        for act in self.act_rotate:
+            act.setEnabled(writable and _is_ellipse(selected))
         self.act_mark_read.setEnabled(writable and session.reading.state != "read")
 
     def _image_key(self, image: Image | None) -> str | None:
@@ -652,6 +679,10 @@ def _study_title(study: Study | None) -> str:
     from mammoview.gui.panels.study_browser import study_title
 
     return study_title(study)
+
+
+def _is_ellipse(mark) -> bool:
+    return isinstance(mark, ReaderFinding) and mark.shape == "ellipse"
 
 
 def _find(reading: Reading, mark_id: str) -> ReaderFinding | Measurement | None:

@@ -515,3 +515,43 @@ def test_marks_on_a_mirrored_panel_sit_on_their_pixels(qtbot):
     box = panel.annotations.group.mapRectToParent(shape.mapRectToParent(shape.rect()))
     assert box.center().x() == pytest.approx(60 - 5.5) and box.center().y() == pytest.approx(10.5)
     assert box.width() == pytest.approx(6.0) and box.height() == pytest.approx(4.0)
+
+
+def test_selected_ellipse_turns_with_brackets_and_undo_restores_it(qtbot, window, mias_files):
+    open_study(qtbot, window, lambda: window.open_paths([mias_files]))
+    ctl, panel = window.reading, window.viewer.panel("original")
+    qtbot.keyClick(window, Qt.Key.Key_E)
+    # A long, flat ellipse: centre (440, 380), a = 180 along the columns, b = 40 along the rows.
+    drag(qtbot, panel, (400, 200), (480, 560))
+    finding, = ctl.reading.findings
+    assert finding.radii == pytest.approx((180, 40), abs=2 * screen_pixel(panel))
+    only_original(window)
+    size = finding.size()
+    assert ctl.selected == finding.id and all(act.isEnabled() for act in ctl.act_rotate)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    # 150 rows below the centre is far outside the ellipse as drawn: a click there
+    # selects nothing (and nothing is left to turn).
+    click(qtbot, panel, 590, 380)
+    assert ctl.selected is None and not any(act.isEnabled() for act in ctl.act_rotate)
+    ctl.select(finding.id)
+    for _ in range(6):  # 6 x 15 degrees: the long axis now runs along the rows
+        qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    turned = ctl.reading.finding(finding.id)
+    assert turned.angle_deg == pytest.approx(90)
+    assert turned.points == finding.points and turned.radii == finding.radii
+    assert turned.size().long_axis == pytest.approx(size.long_axis)  # square pixels: same size
+    click(qtbot, panel, 950, 900)
+    assert ctl.selected is None
+    qtbot.wait(QApplication.doubleClickInterval() + 50)  # two clicks, not a double click
+    click(qtbot, panel, 590, 380)  # now inside: the clickable area turned with the drawing
+    assert ctl.selected == finding.id
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
+    assert ctl.reading.finding(finding.id).angle_deg == pytest.approx(75)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ctl.reading.finding(finding.id).angle_deg == pytest.approx(90)
+    # Turning wraps at 180 degrees (an ellipse repeats itself): 0 - 15 reads 165.
+    for _ in range(6):
+        qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ctl.reading.finding(finding.id).angle_deg == 0
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
+    assert ctl.reading.finding(finding.id).angle_deg == pytest.approx(165)
