@@ -178,42 +178,37 @@ def _make_ref(path: Path, rows: int, cols: int, base: ImageRef | None = None) ->
 def _mias_ref(path: Path, absolute: str, number: int, rows: int, cols: int) -> ImageRef:
     patient = mias.mias_patient(number)
     entry = mias.lookup_entry(path)
-    study_uid = f"mias-patient-{patient}"
-    return ImageRef(
-        path=absolute,
-        kind="raster",
-        uid=f"file:{absolute}",
-        study_uid=study_uid,
-        laterality=mias.mias_laterality(number),  # type: ignore[arg-type]
-        view="MLO",
-        patient=PatientInfo(id=f"MIAS patient {patient}"),
-        study=StudyInfo(uid=study_uid, description="mini-MIAS"),
-        modality="MG",
-        rows=rows,
-        cols=cols,
-        findings=entry.findings(rows) if entry else (),
-        ground_truth=entry.ground_truth if entry else None,
-    )
+    return _dataset_ref(absolute, rows, cols, study_uid=f"mias-patient-{patient}", description="mini-MIAS",
+                        patient_id=f"MIAS patient {patient}", laterality=mias.mias_laterality(number), view="MLO",
+                        findings=entry.findings(rows) if entry else (),
+                        ground_truth=entry.ground_truth if entry else None)
 
 
 def _cbis_ref(absolute: str, case: cbis.CbisCase, rows: int, cols: int) -> ImageRef:
     # One study per patient: a patient's CC and MLO case folders hang together, as the
     # views of one DDSM examination do.
-    study_uid = f"cbis-ddsm-patient-{case.patient_id}"
+    return _dataset_ref(absolute, rows, cols, study_uid=f"cbis-ddsm-patient-{case.patient_id}",
+                        description="CBIS-DDSM", patient_id=case.patient_id, laterality=case.laterality,
+                        view=case.view, findings=case.findings(rows, cols), ground_truth=case.ground_truth)
+
+
+def _dataset_ref(absolute: str, rows: int, cols: int, *, study_uid: str, description: str, patient_id: str,
+                 laterality: str | None, view: str, findings: tuple, ground_truth: str | None) -> ImageRef:
+    """A mammogram of a public dataset whose files say who and what (no DICOM header)."""
     return ImageRef(
         path=absolute,
         kind="raster",
         uid=f"file:{absolute}",
         study_uid=study_uid,
-        laterality=case.laterality,  # type: ignore[arg-type]
-        view=case.view,
-        patient=PatientInfo(id=case.patient_id),
-        study=StudyInfo(uid=study_uid, description="CBIS-DDSM"),
+        laterality=laterality,  # type: ignore[arg-type]
+        view=view,
+        patient=PatientInfo(id=patient_id),
+        study=StudyInfo(uid=study_uid, description=description),
         modality="MG",
         rows=rows,
         cols=cols,
-        findings=case.findings(rows, cols),
-        ground_truth=case.ground_truth,
+        findings=findings,
+        ground_truth=ground_truth,
     )
 
 
