@@ -57,6 +57,10 @@ from mammoview.gui.workers import JobFailure, JobRunner
 log = logging.getLogger(__name__)
 
 EXPLAIN_CACHE_BYTES = 64 * 1024 * 1024
+#: The stage-1 heatmaps kept for display. Classifying a whole worklist (triage) would
+#: otherwise keep one per image for the session; an evicted one is computed again when
+#: its image is shown with the heat layer on (the numbers stay cached).
+HEAT_CACHE_BYTES = 128 * 1024 * 1024
 
 
 def run_in_lane(lane, fn, args: tuple, ctx, *, message: str = "", stream_bytes: int = 0,
@@ -121,7 +125,7 @@ class AiController(QObject):
         self.versions: dict[str, str] = {}
         self.state = "not yet"  # "not yet", "checking", "ready", "disabled"
         self.results: dict[tuple, Classification] = {}
-        self.heat: dict[tuple, object] = {}  # (uid, models) -> MaskDisplay of the heatmap
+        self.heat = ViewCache(max_bytes=HEAT_CACHE_BYTES)  # (uid, models) -> MaskDisplay of the heatmap
         self.aggregates: dict[tuple, object] = {}
         self.explain_cache = ViewCache(max_bytes=EXPLAIN_CACHE_BYTES)
         self.explanations: dict[tuple, ExplainResult] = {}  # key -> final result (report)
@@ -188,7 +192,8 @@ class AiController(QObject):
         # Jobs of the old models still running are stale; they cache into the old dicts.
         self.runner.bump("current", "prefetch", "probe", "aggregate", "ai:lime", "ai:gradcam",
                          aitriage.CHANNEL)
-        self.results, self.heat, self.aggregates, self.explanations = {}, {}, {}, {}
+        self.results, self.aggregates, self.explanations = {}, {}, {}
+        self.heat = ViewCache(max_bytes=HEAT_CACHE_BYTES)
         self.explain_cache = ViewCache(max_bytes=EXPLAIN_CACHE_BYTES)
         self.lime_updates = {}
         self._pending, self._work, self._job_keys = set(), {}, {}
@@ -336,9 +341,11 @@ class AiController(QObject):
         return (tuple(ref.uid for ref in study.images), self.key)
 
     # ================================================================ classification
-    def _classify(self, uid, pixels, monochrome1, ref, *, channels, priority, prefix=""):
+    def _classify(self, uid, pixels, monochrome1, ref, *, channels, priority, prefix="", for_heat=False):
+        """Classify in the lane and cache the result and its heatmap. ``for_heat``: the
+        result is cached but its heatmap was evicted; run again for the picture."""
         key = (uid, self.key)
-        if key in self.results or ("classify", uid) in self._pending:
+        if (key in self.results and not for_heat) or ("classify", uid) in self._pending:
             return
         self._pending.add(("classify", uid))
         lane, paths = self.lane, self.paths
@@ -353,10 +360,10 @@ class AiController(QObject):
             # Cached here, on the worker, so a result that arrives after the user moved on
             # is kept for when they come back (it is still never shown on another image).
             if arrays:
-                heat[key] = heat_display(
+                heat.put(key, heat_display(
                     "aiheat", uid, _shape_of(ref, pixels, arrays[0], result.heat_scale), arrays[0],
                     scale=result.heat_scale, status=_heat_status(result),
-                    version=result.versions.get(STAGE_TASKS[1]))
+                    version=result.versions.get(STAGE_TASKS[1])))
             results[key] = result
             return result
 
@@ -483,8 +490,12 @@ class AiController(QObject):
             for image in self.window.viewer.shown_images():
                 if name == "aiheat":
                     display = self.heat.get((image.uid, self.key))
+                    result = self.results.get((image.uid, self.key))
                     if display is not None:
                         self.window.viewer.set_layer(display)
+                    elif result is not None and result.classified:  # evicted: computed again
+                        self._classify(image.uid, image.pixels, image.is_monochrome1, image.ref,
+                                       channels=("current",), priority=1, for_heat=True)
                     continue  # else it comes with the classification
                 key = self.explain_key(image.uid, name)
                 cached = self.explain_cache.get(key)

@@ -202,3 +202,32 @@ def test_tiny_and_blank_images_are_not_classified_with_the_reason(qtbot, window,
     calls = {first, second}
     assert any(c.startswith("not classified: image too small (100 x 120 px") for c in calls), calls
     assert "not classified: blank image (constant grey)" in calls
+
+
+def test_an_evicted_heatmap_is_computed_again_when_its_image_is_shown(qtbot, window, models):
+    # Triage of a long worklist keeps every result but not every heatmap: the heat cache
+    # is bounded. Here it holds one, so showing the second image evicts the first's.
+    window.open_paths(mias("mdb001.png", "mdb002.png"))
+    wait_result(qtbot, window)
+    ai = window.ai
+    first = window.current_ref().uid
+    qtbot.waitUntil(lambda: ai.heat.get((first, ai.key)) is not None, timeout=WAIT_MS)
+    one = ai.heat.get((first, ai.key)).nbytes
+    window.layers.set_visible("aiheat", True)
+    window.next_image()
+    second = window.current_ref().uid
+    wait_result(qtbot, window, second)
+    ai.heat.max_bytes = one + 1  # room for one heatmap: the next put evicts the other
+    ai.heat.clear()
+    ai.request_layers(["aiheat"])  # the second image's heat, computed again and cached
+    qtbot.waitUntil(lambda: ai.heat.get((second, ai.key)) is not None, timeout=WAIT_MS)
+    before = ai.results[(first, ai.key)]
+    window.show_image(0, 0)  # back to the first image, its heatmap no longer cached
+    qtbot.waitUntil(lambda: ai.heat.get((first, ai.key)) is not None, timeout=WAIT_MS)
+    assert ai.heat.get((second, ai.key)) is None  # the bound holds
+
+    def drawn():
+        items = [e.panel.masks.items.get("aiheat") for e in window.viewer._entries.values() if e.image is not None]
+        assert items and all(i is not None and i.isVisible() for i in items)
+    qtbot.waitUntil(drawn, timeout=WAIT_MS)
+    assert ai.results[(first, ai.key)].p_abnormal == before.p_abnormal  # same numbers
