@@ -186,6 +186,12 @@ class Cascade:
     def versions(self) -> dict[str, str]:
         return {STAGE_TASKS[s]: m.version for s, m in self.stages.items()}
 
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Task -> the operating threshold its card sets (a version names the weights only:
+        the same weights can ship with another threshold, so results carry both)."""
+        return {STAGE_TASKS[s]: float(m.prep.threshold) for s, m in self.stages.items()}
+
     # ------------------------------------------------------------------ inference
 
     def classify_image(self, image: Any, *, cancel: CancelToken | None = None) -> Iterator[Progress]:

@@ -53,6 +53,7 @@ from mammoview.gui.overlayjobs import MaskDisplay
 from mammoview.gui.panels.ai import AiPanel
 from mammoview.gui.viewjobs import call_shipped
 from mammoview.gui.workers import JobFailure, JobRunner
+from mammoview.report.content import models_text
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class AiController(QObject):
         self.error: str | None = None
         self.device: str = ""
         self.versions: dict[str, str] = {}
+        self.thresholds: dict[str, float] = {}  # task -> operating threshold (model cards)
         self.state = "not yet"  # "not yet", "checking", "ready", "disabled"
         self.results: dict[tuple, Classification] = {}
         self.heat = ViewCache(max_bytes=HEAT_CACHE_BYTES)  # (uid, models) -> MaskDisplay of the heatmap
@@ -197,7 +199,7 @@ class AiController(QObject):
         self.explain_cache = ViewCache(max_bytes=EXPLAIN_CACHE_BYTES)
         self.lime_updates = {}
         self._pending, self._work, self._job_keys = set(), {}, {}
-        self.paths, self.error, self.device, self.versions = None, None, "", {}
+        self.paths, self.error, self.device, self.versions, self.thresholds = None, None, "", {}, {}
         self.state = "not yet"
         self.panel.set_disabled_reason(None)
         for layer in AI_LAYERS:
@@ -213,9 +215,11 @@ class AiController(QObject):
         self.state = "ready"
         self.device = info["device"]
         self.versions = dict(info["versions"])
+        self.thresholds = dict(info.get("thresholds") or {})
+        self.panel.thresholds = self.thresholds
         self.panel.set_disabled_reason(None)
         self.panel.set_status(f"Cascade ready on {self.device}")
-        self.panel.status.setToolTip(", ".join(f"{k} {v}" for k, v in sorted(self.versions.items())))
+        self.panel.status.setToolTip(models_text(self.versions, self.thresholds))
         self._show_status()
         self.images_shown()
         self.triage.models_ready()
@@ -713,7 +717,7 @@ class AiController(QObject):
                        + (f", {samples} samples, seed {LIME_SEED}" if name == "lime" else ""))
             explanations.append((AI_LAYERS[name], setting, text or "-"))
         return AiReport(rows=rows, aggregates=aggregates, explanations=explanations,
-                        versions=dict(self.versions), device=self.device)
+                        versions=dict(self.versions), device=self.device, thresholds=dict(self.thresholds))
 
     def shutdown(self) -> None:
         self.runner.cancel_all()

@@ -268,7 +268,8 @@ def probe_models(paths: dict[int, str]) -> dict[str, Any]:
         from mammoview.core.errors import MammoViewError
 
         return {"error": str(exc) if isinstance(exc, MammoViewError) else f"{type(exc).__name__}: {exc}"}
-    return {"device": cascade_device(cascade), "versions": dict(cascade.versions)}
+    return {"device": cascade_device(cascade), "versions": dict(cascade.versions),
+            "thresholds": dict(cascade.thresholds)}
 
 
 def classify_parts(uid, pixels, monochrome1, paths, *, cancel=None, report=None):

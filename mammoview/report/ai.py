@@ -64,4 +64,5 @@ class AiCollector:
 
     def report(self) -> AiReport:
         return AiReport(rows=list(self.rows), aggregates=list(self.aggregates),
-                        versions=dict(self.cascade.versions), device=self.device)
+                        versions=dict(self.cascade.versions), device=self.device,
+                        thresholds=dict(getattr(self.cascade, "thresholds", {})))

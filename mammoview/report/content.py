@@ -65,6 +65,8 @@ class AiReport:
         The explanation layers shown in the pictures.
     versions : dict
         Task -> model version of the cascade.
+    thresholds : dict
+        Task -> the operating threshold the calls were made at (from the model cards).
     device : str
         Where the networks ran.
     disabled : str
@@ -77,6 +79,7 @@ class AiReport:
     versions: dict[str, str] = field(default_factory=dict)
     device: str = ""
     disabled: str = ""
+    thresholds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -186,3 +189,20 @@ class ReportContent:
             else:
                 groups.append((view.page, [view]))
         return groups
+
+
+def models_text(versions: dict[str, str], thresholds: dict[str, float] | None = None) -> str:
+    """ "classifier-stage1 0360e54e903d (threshold 0.632), ...": each model's version and the
+    operating threshold its calls were made at, for the panel and the report.
+
+    Examples
+    --------
+    >>> models_text({"classifier-stage1": "abc"}, {"classifier-stage1": 0.6316})
+    'classifier-stage1 abc (threshold 0.632)'
+    """
+    thresholds = thresholds or {}
+    parts = []
+    for task, version in sorted(versions.items()):
+        t = thresholds.get(task)
+        parts.append(f"{task} {version}" + (f" (threshold {t:.3f})" if t is not None else ""))
+    return ", ".join(parts) or "-"

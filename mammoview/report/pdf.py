@@ -46,7 +46,7 @@ from mammoview.core.study import SLOT_ORDER, Study
 from mammoview.io.atomic import atomic_write
 from mammoview.reading.store import ReadingStore
 from mammoview.report.ai import AiCollector
-from mammoview.report.content import ReaderSection, ReportContent, ReportView
+from mammoview.report.content import ReaderSection, ReportContent, ReportView, models_text
 from mammoview.report.deidentify import SubjectAlias, aliases_for, deidentify_content
 from mammoview.report.reading import image_names_of, numbered_marks, reader_section, saved_reading
 
@@ -446,7 +446,7 @@ def _ai_section(content: ReportContent, width: float) -> list[Flowable]:
         for layer, setting, status in ai.explanations:
             extra = f" ({escape(setting)})" if setting else ""
             out.append(Paragraph(f"- {escape(layer)}{extra}: {escape(status)}", _SMALL))
-    versions = ", ".join(f"{k} {v}" for k, v in sorted(ai.versions.items())) or "-"
+    versions = models_text(ai.versions, ai.thresholds)
     out.append(Paragraph(f"Model versions: {escape(versions)}"
                   + (f" · device {escape(ai.device)}" if ai.device else ""), _SMALL))
     return out

@@ -57,7 +57,8 @@ def test_classifying_a_mias_image_shows_the_cascade_result(qtbot, window, models
     assert 0 <= p1 <= 1 and 0 <= p2 <= 1
     assert fields["truth"] == "ground truth: benign"  # MIAS mdb001: benign mass
     for stage in (1, 2):
-        assert card_version(models[stage]) in fields["versions"]
+        # The version with the threshold the call was made at (the cards' 0.5 here).
+        assert f"classifier-stage{stage} {card_version(models[stage])} (threshold 0.500)" in fields["versions"]
     # The status bar names the device the cascade runs on (in the process lane).
     assert window.ai.device and window.ai.device in window.ai.status_label.text()
     # The study's other image is classified too, then the breast and study aggregates.
@@ -173,7 +174,7 @@ def test_pdf_has_predictions_versions_and_notice(qtbot, window, models, tmp_path
     assert "mdb001.png" in text and call in text
     assert "Study:" in text and "ground truth: benign" in text
     for stage in (1, 2):
-        assert card_version(models[stage]) in text
+        assert f"classifier-stage{stage} {card_version(models[stage])} (threshold 0.500)" in text
     assert "Research use only, not for diagnosis." in text
 
 

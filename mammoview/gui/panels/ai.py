@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from mammoview import RESEARCH_NOTICE
+from mammoview.report.content import models_text
 
 _SIDES = {"R": "Right breast", "L": "Left breast", "?": "Breast (side unknown)"}
 
@@ -47,6 +48,7 @@ class AiPanel(QWidget):
         super().__init__(parent)
         self.shown_uid: str | None = None
         self._versions: dict[str, str] = {}
+        self.thresholds: dict[str, float] = {}  # task -> operating threshold (set by the window)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.notice = QLabel(RESEARCH_NOTICE)
@@ -131,7 +133,8 @@ class AiPanel(QWidget):
         self.p_abnormal.setText(_pct(result.p_abnormal))
         self.p_malignant.setText(_pct(result.p_malignant))
         self.truth.setText(f"ground truth: {truth}" if truth else "not known")
-        self.versions.setText("\n".join(f"{k} {v}" for k, v in sorted(result.versions.items())) or "-")
+        # The threshold beside the version: the same weights can ship with another one.
+        self.versions.setText(models_text(result.versions, self.thresholds).replace(", ", "\n"))
 
     def show_study(self, title: str, rows: list[tuple[str, str, object, str | None]],
                    aggregate=None) -> None:
