@@ -39,21 +39,7 @@ import numpy as np  # noqa: E402
 
 from bench.bench_ui_stall import TARGET_MS, TickMonitor, wait_for  # noqa: E402
 
-MIAS = ROOT.parent / "shared" / "data" / "mias"
 STEP_S = 0.7  # a reader glancing at each image for at least this long
-
-
-def mias_folder(patients: int) -> Path:
-    """A folder of links to the first ``patients`` complete MIAS patients (both breasts)."""
-    folder = Path(tempfile.mkdtemp(prefix="mv-bench-triage-"))
-    numbers = sorted(int(p.stem[3:]) for p in MIAS.glob("mdb*.png"))
-    present = set(numbers)
-    pairs = [n for n in numbers if n % 2 == 1 and n + 1 in present][:patients]
-    for n in pairs:
-        for k in (n, n + 1):
-            (folder / f"mdb{k:03d}.png").symlink_to(MIAS / f"mdb{k:03d}.png")
-    (folder / "Info.txt").symlink_to(MIAS / "Info.txt")
-    return folder
 
 
 def read(app, folder: Path, steps: int, triage: bool) -> dict:
@@ -102,12 +88,14 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=20, help="MIAS patients opened (default 20)")
     parser.add_argument("--steps", type=int, default=12, help="images the reader steps through (default 12)")
     args = parser.parse_args()
-    if not MIAS.is_dir():
-        raise SystemExit(f"{MIAS}: the MIAS data is not there")
     from mammoview.gui.app import create_application
+    from mammoview.gui.training_screenshot import mias_folder, subset
 
+    source = mias_folder()
+    if not (source / "Info.txt").is_file():
+        raise SystemExit(f"{source}: the MIAS data is not there")
     app = create_application()
-    folder = mias_folder(args.patients)
+    folder = subset(source, Path(tempfile.mkdtemp(prefix="mv-bench-triage-")) / "mias", args.patients)
     print(f"{args.patients} MIAS patients, {args.steps} steps; load average {os.getloadavg()[0]:.2f}")
     worst = 0.0
     for title, triage in (("1. reading alone", False), ("2. reading while classifying all studies", True)):

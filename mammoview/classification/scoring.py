@@ -176,6 +176,27 @@ def youden_threshold(labels: Sequence[int], scores: Sequence[float]) -> float:
     return best_t
 
 
+def held_out_thresholds(labels: Sequence[int], scores: Sequence[float], groups: Sequence[Any], *,
+                        for_groups: Sequence[Any] | None = None) -> dict[Any, float]:
+    """{group: the Youden threshold chosen on the samples of every *other* group}, for each
+    group in ``for_groups`` (default: the groups of the samples; a group with no sample gets
+    the threshold of all of them).
+
+    Examples
+    --------
+    >>> held_out_thresholds([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.6], ["a", "a", "b", "b"])
+    {'a': 0.4, 'b': 0.5}
+    """
+    y = np.asarray(labels).astype(int).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    groups = list(groups)
+    out = {}
+    for group in dict.fromkeys(groups if for_groups is None else for_groups):
+        others = np.fromiter((g != group for g in groups), bool, len(groups))
+        out[group] = youden_threshold(y[others], s[others])
+    return out
+
+
 def held_out_calls(labels: Sequence[int], scores: Sequence[float], groups: Sequence[Any]) -> np.ndarray:
     """Leave-one-group-out calls: each sample is called positive when its score reaches the
     Youden threshold chosen on the *other* groups (patients), so no sample's own label sets
@@ -188,14 +209,9 @@ def held_out_calls(labels: Sequence[int], scores: Sequence[float], groups: Seque
     >>> held_out_calls([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], ["a", "b", "c", "d"]).tolist()
     [False, False, True, True]
     """
-    y = np.asarray(labels).astype(int).ravel()
+    thresholds = held_out_thresholds(labels, scores, groups)
     s = np.asarray(scores, dtype=np.float64).ravel()
-    g = np.asarray([str(x) for x in groups])
-    calls = np.zeros(y.size, bool)
-    for group in np.unique(g):
-        mine = g == group
-        calls[mine] = s[mine] >= youden_threshold(y[~mine], s[~mine])
-    return calls
+    return s >= np.array([thresholds[g] for g in groups], dtype=np.float64)
 
 
 def binary_report(

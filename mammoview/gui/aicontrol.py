@@ -216,7 +216,6 @@ class AiController(QObject):
         self.device = info["device"]
         self.versions = dict(info["versions"])
         self.thresholds = dict(info.get("thresholds") or {})
-        self.panel.thresholds = self.thresholds
         self.panel.set_disabled_reason(None)
         self.panel.set_status(f"Cascade ready on {self.device}")
         self.panel.status.setToolTip(models_text(self.versions, self.thresholds))

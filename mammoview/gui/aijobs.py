@@ -92,6 +92,7 @@ class Classification:
     device: str = ""
     windows: int = 0
     heat_scale: float = 1.0
+    thresholds: dict = field(default_factory=dict)  # task -> the operating threshold of the call
 
     @property
     def classified(self) -> bool:
@@ -284,7 +285,7 @@ def classify_parts(uid, pixels, monochrome1, paths, *, cancel=None, report=None)
     res = last.partial
     plain = Classification(uid, res.p_abnormal, res.p_malignant, res.label, res.suspicion,
                            dict(res.versions), res.reason, cascade_device(cascade), res.windows,
-                           float(res.heatmap_scale))
+                           float(res.heatmap_scale), dict(cascade.thresholds))
     arrays = []
     if res.heatmap is not None:
         arrays.append(np.round(np.clip(res.heatmap, 0, 1) * 255).astype(np.uint8))

@@ -481,12 +481,18 @@ class ReadingController(QObject):
         marks = [*reading.findings_on(key), *reading.measurements_on(key)]
         self.select(pick_mark(marks, where[0], where[1], tolerance))
 
+    def _selected_mark(self) -> ReaderFinding | Measurement | None:
+        """The selected finding or ruler of the open reading, or None."""
+        if self.reading is None or self.selected is None:
+            return None
+        return _find(self.reading, self.selected)
+
     def _grab_selected(self, panel, where, tolerance: float) -> str | None:
         """The selected mark, when a navigate-mode drag starts on it (it moves)."""
-        reading, key = self.reading, self._image_key(panel.image)
-        if reading is None or key is None or self.selected is None or self.session.read_only:
+        key = self._image_key(panel.image)
+        if key is None or self.session.read_only:
             return None
-        mark = _find(reading, self.selected)
+        mark = self._selected_mark()
         if mark is None or mark.image_key != key:
             return None
         return pick_mark([mark], where[0], where[1], tolerance)
@@ -495,7 +501,7 @@ class ReadingController(QObject):
         """Turn the selected ellipse finding by ``step_deg`` (+: from the column axis
         towards the row axis, clockwise as the image is stored; a mirrored hanging panel
         shows it turning the other way). Kept in [0, 180): an ellipse repeats after 180°."""
-        mark = self.selected and self.reading and _find(self.reading, self.selected)
+        mark = self._selected_mark()
         if not _is_ellipse(mark):
             self._report("Rotate: select an ellipse finding first", False)
             return
@@ -618,9 +624,9 @@ class ReadingController(QObject):
         self.act_undo.setText(f"&Undo {session.undo_label}" if session and session.can_undo else "&Undo")
         self.act_redo.setText(f"&Redo {session.redo_label}" if session and session.can_redo else "&Redo")
         self.act_delete.setEnabled(writable and self.selected is not None)
-        selected = self.selected and self.reading and _find(self.reading, self.selected)
+        turnable = writable and _is_ellipse(self._selected_mark())
         for act in self.act_rotate:
-            act.setEnabled(writable and _is_ellipse(selected))
+            act.setEnabled(turnable)
         self.act_mark_read.setEnabled(writable and session.reading.state != "read")
 
     def _image_key(self, image: Image | None) -> str | None:

@@ -191,7 +191,7 @@ class ReportContent:
         return groups
 
 
-def models_text(versions: dict[str, str], thresholds: dict[str, float] | None = None) -> str:
+def models_text(versions: dict[str, str], thresholds: dict[str, float] | None = None, *, sep: str = ", ") -> str:
     """ "classifier-stage1 0360e54e903d (threshold 0.632), ...": each model's version and the
     operating threshold its calls were made at, for the panel and the report.
 
@@ -205,4 +205,4 @@ def models_text(versions: dict[str, str], thresholds: dict[str, float] | None = 
     for task, version in sorted(versions.items()):
         t = thresholds.get(task)
         parts.append(f"{task} {version}" + (f" (threshold {t:.3f})" if t is not None else ""))
-    return ", ".join(parts) or "-"
+    return sep.join(parts) or "-"

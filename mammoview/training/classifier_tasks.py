@@ -652,15 +652,13 @@ def evaluate_cascade(cascade, data, image_ids, *, seed: int = 0, progress=None,
 
 def _held_out_thresholds(rows) -> dict[str, tuple[float, float]]:
     """{image id: (t_abnormal, t_malignant)} chosen on the other patients' rows
-    ((id, patient, truth class, Classification))."""
-    out = {}
-    for patient in {r[1] for r in rows}:
-        others = [r for r in rows if r[1] != patient]
-        abnormal = [r for r in others if r[2] in (BENIGN, MALIGNANT)]
-        t1 = scoring.youden_threshold([int(r[2] != "normal") for r in others], [r[3].p_abnormal for r in others])
-        t2 = scoring.youden_threshold([int(r[2] == MALIGNANT) for r in abnormal], [r[3].p_malignant for r in abnormal])
-        out.update({r[0]: (t1, t2) for r in rows if r[1] == patient})
-    return out
+    ((id, patient, truth class, Classification)): t_malignant on their abnormal images."""
+    patients = [r[1] for r in rows]
+    abnormal = [r for r in rows if r[2] in (BENIGN, MALIGNANT)]
+    t1 = scoring.held_out_thresholds([int(r[2] != "normal") for r in rows], [r[3].p_abnormal for r in rows], patients)
+    t2 = scoring.held_out_thresholds([int(r[2] == MALIGNANT) for r in abnormal], [r[3].p_malignant for r in abnormal],
+                                     [r[1] for r in abnormal], for_groups=patients)
+    return {r[0]: (t1[r[1]], t2[r[1]]) for r in rows}
 
 
 def load_dataset_items(data) -> list[Item]:

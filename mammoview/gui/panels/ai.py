@@ -47,8 +47,6 @@ class AiPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.shown_uid: str | None = None
-        self._versions: dict[str, str] = {}
-        self.thresholds: dict[str, float] = {}  # task -> operating threshold (set by the window)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.notice = QLabel(RESEARCH_NOTICE)
@@ -134,7 +132,7 @@ class AiPanel(QWidget):
         self.p_malignant.setText(_pct(result.p_malignant))
         self.truth.setText(f"ground truth: {truth}" if truth else "not known")
         # The threshold beside the version: the same weights can ship with another one.
-        self.versions.setText(models_text(result.versions, self.thresholds).replace(", ", "\n"))
+        self.versions.setText(models_text(result.versions, result.thresholds, sep="\n"))
 
     def show_study(self, title: str, rows: list[tuple[str, str, object, str | None]],
                    aggregate=None) -> None:
