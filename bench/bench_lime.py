@@ -5,10 +5,12 @@ Needs the ``bench`` extra (``pip install -e '.[test,bench]'``) and the MIAS imag
 
 The model
 ---------
-No classifier ships yet, so the bench trains one, deterministically (seed 0), in a minute or
-two on the CPU: a torchvision ResNet-18 (random init, 2 classes, grey replicated to 3
-channels) that tells a MIAS finding from normal breast tissue on 64 x 64 patches at 0.8 mm
-per pixel (MIAS block-averaged 4 x 4). Positives are windows on MIAS findings (jittered,
+The bench trains its own model, deterministically (seed 0), in a minute or two on the CPU,
+so the comparison does not move when the shipped weights change (bench_explain_pointing.py
+measures the explanations of the shipped model on held-out lesions): a torchvision
+ResNet-18 (random init, 2 classes, grey replicated to 3 channels) that tells a MIAS
+finding from normal breast tissue on 64 x 64 patches at 0.8 mm per pixel (MIAS
+block-averaged 4 x 4). Positives are windows on MIAS findings (jittered,
 flipped), negatives windows inside the breast of normal images; the patient of the
 explained image is held out, as are 15 % of the other patients for the accuracy printed.
 The weights are cached in the temp folder (``--retrain`` ignores the cache).

@@ -380,8 +380,12 @@ def window_score(probs: np.ndarray, setup: _Setup) -> np.ndarray:
 
 
 def lime_parts(uid, pixels, monochrome1, paths, stage, num_samples, seed, *, cancel=None,
-               report=None, publish=None):
-    """LIME of one stage's score: ((ExplainResult, labels)) with partials through ``publish``."""
+               report=None, publish=None, hide="blur", sampling="uniform"):
+    """LIME of one stage's score: ((ExplainResult, labels)) with partials through ``publish``.
+
+    ``hide`` and ``sampling`` are :func:`~mammoview.explain.lime.iter_lime`'s; the window
+    keeps the defaults (bench/bench_explain_pointing.py compares them).
+    """
     from mammoview.classification.patches import crop_windows
     from mammoview.explain.lime import iter_lime
 
@@ -407,7 +411,8 @@ def lime_parts(uid, pixels, monochrome1, paths, stage, num_samples, seed, *, can
     final = None
     labels = None
     for event in iter_lime(crop, predict, target=1, num_samples=int(num_samples), batch_size=batch,
-                           seed=int(seed), breast_mask=breast, cancel=cancel):
+                           seed=int(seed), breast_mask=breast, cancel=cancel, hide=hide,
+                           sampling=sampling):
         res = event.partial
         final = ExplainResult("lime", int(stage), setup.box, setup.scale, res.weights.copy(),
                               res.samples, int(num_samples), res.score, res.prediction,
