@@ -23,6 +23,10 @@ Decisions
 * A ``full_mammogram*`` file in a CBIS-DDSM sample case folder gets its case's patient,
   laterality, view, findings and ground truth from the ``labels.csv``/``bboxes.csv`` one
   folder up (:mod:`mammoview.io.cbis`); all images of one patient form one study.
+* Any other file whose name gives the side and view (``A_0002_1.RIGHT_MLO.png``,
+  ``LCC.tif``) gets them from its name, and the files of a folder with the same name
+  before that token form one study (:mod:`mammoview.io.names`); the rest of a folder is
+  one study.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from PIL import UnidentifiedImageError
 
 from mammoview.core.errors import ImageReadError, UnsupportedFileError
 from mammoview.core.image import Image, ImageRef, PatientInfo, StudyInfo
-from mammoview.io import cbis, limits, mias
+from mammoview.io import cbis, limits, mias, names
 
 # The same limit as the DICOM reader (see mammoview.io.limits). Pillow refuses files
 # over about 179 megapixels on its own (its decompression-bomb check); that is reported
@@ -165,14 +169,15 @@ def _make_ref(path: Path, rows: int, cols: int, base: ImageRef | None = None) ->
     if case is not None:
         return _cbis_ref(absolute, case, rows, cols)
     folder = os.path.dirname(absolute)
-    return ImageRef(
-        path=absolute,
-        kind="raster",
-        uid=f"file:{absolute}",
-        study_uid=f"folder:{folder}",
-        rows=rows,
-        cols=cols,
-    )
+    named = names.view_from_name(path.stem)
+    if named is None:
+        return ImageRef(path=absolute, kind="raster", uid=f"file:{absolute}", study_uid=f"folder:{folder}",
+                        rows=rows, cols=cols)
+    # One study per examination name within a folder (names.py says why).
+    study_uid = f"name:{os.path.join(folder, named.examination)}" if named.examination else f"folder:{folder}"
+    return ImageRef(path=absolute, kind="raster", uid=f"file:{absolute}", study_uid=study_uid,
+                    laterality=named.laterality,  # type: ignore[arg-type]
+                    view=named.view, patient=PatientInfo(id=named.examination), rows=rows, cols=cols)
 
 
 def _mias_ref(path: Path, absolute: str, number: int, rows: int, cols: int) -> ImageRef:

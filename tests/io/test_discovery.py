@@ -166,3 +166,30 @@ def test_non_mammogram_dicoms_are_errors(no_pixel_decoding):
     names = {err.path.rsplit("/", 1)[1] for err in found.errors}
     assert "pydicom_CT_small.dcm" in names and "DICOMDIR" in names
     assert len(found.errors) == len([p for p in folder.iterdir() if p.is_file()])
+
+
+def test_side_and_view_in_file_names_make_studies(tmp_path):
+    """A folder of DDSM-style PNGs is one study per examination, not one per folder, and a
+    folder of four views named by view hangs as one study."""
+    dataset = tmp_path / "dataset"
+    exam = tmp_path / "exam"
+    for folder in (dataset, exam):
+        folder.mkdir()
+    for name in ("A_0002_1.RIGHT_MLO", "A_0002_1.LEFT_MLO", "A_0003_1.RIGHT_CC", "scan_0042"):
+        PILImage.fromarray(np.zeros((30, 20), np.uint8)).save(dataset / f"{name}.png")
+    for name in ("RCC", "LCC", "RMLO", "LMLO"):
+        PILImage.fromarray(np.zeros((30, 20), np.uint8)).save(exam / f"{name}.png")
+
+    by_label = {s.label: s for s in discover([dataset, exam]).studies}
+
+    assert set(by_label) == {"A_0002_1", "A_0003_1", "dataset", "exam"}
+    assert sorted(by_label["A_0002_1"].views) == ["LMLO", "RMLO"]
+    assert by_label["A_0003_1"].views == ["RCC"]
+    assert [r.laterality for r in by_label["dataset"].images] == [None]  # scan_0042: no token
+    assert sorted(by_label["exam"].views) == ["LCC", "LMLO", "RCC", "RMLO"]
+
+
+def test_ddsm_tissue_images_open_one_study_per_case():
+    found = discover([require_data("ddsm-tissue", "images")])
+    assert len(found.studies) == 50
+    assert all(s.images[0].view == "MLO" for s in found.studies)

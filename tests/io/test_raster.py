@@ -127,10 +127,30 @@ def test_ddsm_tissue_pngs_open_as_960_by_480():
     for path in paths:
         ref = read_raster_header(path)
         assert (ref.rows, ref.cols) == (960, 480)
-        assert ref.laterality is None and ref.findings == ()  # not MIAS: nothing invented
+        # Side and view are what the name says (io/names.py); no findings are invented.
+        assert (ref.laterality, ref.view, ref.findings) == ("R", "MLO", ())
+        assert ref.study_uid == f"name:{folder / path.name.split('.')[0]}"
     image = read_raster(paths[0])
     assert image.pixels.shape == (960, 480) and image.pixels.dtype == np.uint8
     assert image.pixel_spacing_mm is None
+
+
+def test_ddsm_tissue_orientation_comes_from_the_pixels_not_the_name():
+    """Every file is named RIGHT_MLO, but the chest wall is on the left in most and on the
+    right in some (index.csv): the side drawn is found in the pixels."""
+    import csv
+
+    from mammoview.imaging.orientation import chest_wall_side
+
+    root = require_data("ddsm-tissue")
+    with open(root / "index.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    sides = {row["chest_wall_side"] for row in rows}
+    assert sides == {"left", "right"}
+    for row in rows:
+        image = read_raster(root / row["image"])
+        assert image.ref.laterality == "R"
+        assert chest_wall_side(image.pixels) == row["chest_wall_side"], row["id"]
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
