@@ -243,3 +243,15 @@ def test_no_shared_memory_left_after_the_window_closes(qtbot, mias_dir):
     win.close()
     win.runner.wait_for_done(10_000)
     assert leaked_segments(own_prefix()) == []
+
+
+def test_heat_layers_offer_no_colour_and_every_row_says_how_it_is_drawn(qtbot):
+    from mammoview.gui.panels.layers import HEAT_LAYERS, LayersPanel
+
+    panel = LayersPanel()
+    qtbot.addWidget(panel)
+    for name in HEAT_LAYERS:  # a colour button that changes nothing would mislead
+        assert panel._rows[name].color.isHidden()
+        assert "blue (low) to opaque red (high)" in panel._rows[name].check.toolTip()
+    assert not panel._rows["unet"].color.isHidden()
+    assert "red malignant, yellow benign" in panel._rows["truth"].check.toolTip()

@@ -390,6 +390,24 @@ def test_findings_overlay_on_every_panel_mirrored_and_toggled(viewer, qtbot):
     assert len(viewer.panel("LCC").overlay.circles) == 1
 
 
+def test_circles_coloured_by_severity_and_the_layer_colour_for_the_rest(viewer, qtbot):
+    from mammoview.gui.panels.layers import DEFAULT_STYLES
+
+    findings = (Finding("CIRC", "benign", row=30.0, col=12.0, radius=6.0),
+                Finding("SPIC", "malignant", row=60.0, col=20.0, radius=6.0),
+                Finding("ASYM", None, row=90.0, col=20.0, radius=6.0))
+    three_panels(viewer, qtbot, make_image(findings=findings))
+
+    def colours():
+        return [c.pen().color().name() for c in viewer.panel("original").overlay.circles]
+
+    assert colours() == ["#ffc800", "#ff4040", "#00dcff"]
+    viewer.set_layer_style("truth", replace(DEFAULT_STYLES["truth"], color="#00ff00", opacity=0.5))
+    # The reader's colour reaches the finding of unknown severity only; severity stays legible.
+    assert colours() == ["#ffc800", "#ff4040", "#00ff00"]
+    assert viewer.panel("original").overlay.group.opacity() == pytest.approx(0.5)
+
+
 def test_grab_views_returns_rgb_per_visible_panel(viewer, qtbot):
     three_panels(viewer, qtbot)
     viewer.set_panel_visible("copy", False)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from mammoview.gui.aijobs import AI_LAYERS, ALL_LAYERS, DEFAULT_LIME_SAMPLES, LIME_NEGATIVE_COLOR
+from mammoview.gui.viewer.overlays import LEGEND as CIRCLES_LEGEND
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ DEFAULT_STYLES = {
     "lime": LayerStyle(False, "#ff1744", 0.75, "fill"),
 }
 LIME_SAMPLE_RANGE = (20, 5000)
+#: Layers drawn as a blue-to-red heat ramp (mammoview.gui.viewer.masks), not in a colour.
+HEAT_LAYERS = ("aiheat", "gradcam")
 
 
 class _Row:
@@ -129,6 +132,12 @@ class LayersPanel(QWidget):
                 lambda on, n=name: self._edit(n, mode="contour" if on else "fill"))
             row.color.clicked.connect(lambda _=False, n=name: self._choose_color(n))
         grid.setColumnStretch(2, 1)
+        for name in HEAT_LAYERS:  # drawn with their own ramp: a colour would do nothing
+            self._rows[name].color.hide()
+            self._rows[name].check.setToolTip(
+                f"{ALL_LAYERS[name]}: transparent blue (low) to opaque red (high)")
+        self._rows["truth"].check.setToolTip(
+            f"Ground truth: dataset masks in the layer's colour; {CIRCLES_LEGEND}")
         self._rows["lime"].check.setToolTip(
             f"LIME superpixels: the layer's colour pushes towards the explained class, "
             f"blue ({LIME_NEGATIVE_COLOR}) away from it; opacity = weight")

@@ -257,7 +257,7 @@ class ViewerArea(QWidget):
         for entry in self._entries.values():
             entry.panel.masks.set_style(layer, style)
             if layer == "truth":  # the MIAS circles are this layer too
-                entry.panel.overlay.group.setOpacity(max(0.05, style.opacity))
+                self._style_circles(entry.panel, style)
 
     def layer_style(self, layer: str):
         from mammoview.gui.panels.layers import DEFAULT_STYLES
@@ -375,7 +375,12 @@ class ViewerArea(QWidget):
             entry.panel.set_magnifier(self._magnifier)
             truth = self._layer_styles.get("truth")
             if truth is not None:
-                entry.panel.overlay.group.setOpacity(max(0.05, truth.opacity))
+                self._style_circles(entry.panel, truth)
+
+    @staticmethod
+    def _style_circles(panel: ImagePanel, style) -> None:
+        panel.overlay.group.setOpacity(max(0.05, style.opacity))
+        panel.overlay.set_other_color(style.color)
 
     def _apply_window_level(self) -> None:
         """Build the LUT(s) for the current VOI and hand them to every panel."""

@@ -17,8 +17,11 @@ from mammoview.core import Finding
 
 # Where a source gives a centre but no radius, mark a circle of this many pixels.
 DEFAULT_RADIUS = 15.0
-_COLORS = {"malignant": QColor(255, 64, 64), "benign": QColor(255, 200, 0)}
-_OTHER = QColor(0, 220, 255)
+# The severity is what a reader looks for first, so it picks the colour; only a finding
+# of unknown severity takes the Ground truth layer's colour (set_other_color).
+SEVERITY_COLORS = {"malignant": "#ff4040", "benign": "#ffc800"}
+_OTHER = "#00dcff"
+LEGEND = "circles: red malignant, yellow benign, the layer's colour when the severity is unknown"
 
 
 class FindingsOverlay:
@@ -29,6 +32,7 @@ class FindingsOverlay:
         self.group.setZValue(10)
         self.circles: list[QGraphicsEllipseItem] = []
         self.unlocated: list[Finding] = []
+        self._other = _OTHER
 
     def set_findings(self, findings: tuple[Finding, ...], *, width: float, flipped: bool) -> None:
         """Replace the circles; ``width`` is the original image width (for the mirror)."""
@@ -48,14 +52,25 @@ class FindingsOverlay:
             # Finding coordinates name pixel centres; pixel (r, c) spans [c, c + 1).
             cx, cy = float(finding.col) + 0.5, float(finding.row) + 0.5
             circle = QGraphicsEllipseItem(cx - radius, cy - radius, 2 * radius, 2 * radius)
-            pen = QPen(_COLORS.get(finding.severity or "", _OTHER))
-            pen.setWidthF(2.0)
-            pen.setCosmetic(True)  # constant on-screen width at any zoom
-            pen.setStyle(Qt.PenStyle.SolidLine)
-            circle.setPen(pen)
+            circle.setData(0, finding.severity or "")
+            circle.setPen(self._pen(finding.severity))
             circle.setToolTip(finding.describe())
             circle.setParentItem(self.group)
             self.circles.append(circle)
+
+    def set_other_color(self, color: str) -> None:
+        """The colour of circles whose finding has no severity (the layer's colour)."""
+        self._other = color
+        for circle in self.circles:
+            if not circle.data(0):
+                circle.setPen(self._pen(None))
+
+    def _pen(self, severity: str | None) -> QPen:
+        pen = QPen(QColor(SEVERITY_COLORS.get(severity or "", self._other)))
+        pen.setWidthF(2.0)
+        pen.setCosmetic(True)  # constant on-screen width at any zoom
+        pen.setStyle(Qt.PenStyle.SolidLine)
+        return pen
 
     def unlocated_text(self) -> str:
         if not self.unlocated:
