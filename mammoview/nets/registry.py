@@ -123,6 +123,12 @@ class InstalledModel:
 
 def headline_metric(card: ModelCard) -> str:
     """The task's main validation figure of ``card`` as short text ("" when absent)."""
+    # A classifier's image-level AUC (patients never trained on) comes before anything in
+    # "validation", which for the classifiers holds the higher patch-level figures.
+    image = (card.metrics or {}).get("image_level")
+    auc = image.get("auc") if isinstance(image, dict) else None
+    if isinstance(auc, (int, float)) and not isinstance(auc, bool):
+        return f"image AUC {auc:.3f}"
     validation = (card.metrics or {}).get("validation")
     if not isinstance(validation, dict):
         return ""
