@@ -154,8 +154,8 @@ class ResultsView(QWidget):
             self.summary.setText(self._summary(result))
         card = result.get("card")
         if card:
-            # The card's layout is the slow part (its split lists ids): on the next turn of
-            # the event loop, so the table and matrices paint first.
+            # The card is the longest document to lay out (it lists every validation
+            # score): on the next turn of the event loop, so the table and matrices paint first.
             QTimer.singleShot(0, lambda html=card_html(card): self.card.setHtml(html))
         self.activate.setEnabled(bool(card))
 
