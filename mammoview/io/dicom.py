@@ -249,7 +249,8 @@ def _check_dataset(
     modality = str(ds.get("Modality", "") or "").strip().upper()
     if DICOMDIR_SOP_CLASS in (sop_class, media_class) or "DirectoryRecordSequence" in ds:
         raise UnsupportedFileError(
-            path, "DICOMDIR (an index of a DICOM disc, not an image); open its folder instead"
+            path, "DICOMDIR (an index of a DICOM disc, not an image): the images it lists are read "
+            "from their own files in its folder"
         )
     if sop_class in RDSR_SOP_CLASSES:
         raise UnsupportedFileError(path, "radiation dose structured report (RDSR), not an image")
