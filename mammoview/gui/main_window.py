@@ -142,6 +142,10 @@ class MainWindow(QMainWindow):
         # tile, minutes for a full-field image (tests and benchmarks of other things).
         self.use_sr_model = os.environ.get("MAMMOVIEW_SR_MODEL", "on").lower() != "off"
         self._sr_version_cache: tuple | None = None
+        # The reader's choice (H, persisted) and what the image area shows: a study that
+        # cannot be hung shows its image in the panels while the choice waits for the next
+        # 4-view study.
+        self._hanging_wanted = False
         self._mode = "panels"
         self._pending_views: set[str] = set()
         self._pending_layers: set[tuple[str, str]] = set()  # (uid, layer) computing
@@ -249,9 +253,15 @@ class MainWindow(QMainWindow):
         self.image_label.setObjectName("imageLabel")
         self.ruo_label = QLabel(RUO_NOTICE)
         self.ruo_label.setObjectName("ruoNotice")
+        # Why the hanging the reader asked for is not shown; it outlives the transient
+        # "Working…"/"Ready" texts of work_label.
+        self.hanging_note = QLabel("")
+        self.hanging_note.setObjectName("hangingNote")
+        self.hanging_note.hide()
         bar.addWidget(self.cursor_label)
         bar.addWidget(self.work_label)
         bar.addWidget(self.progress_bar)
+        bar.addPermanentWidget(self.hanging_note)
         bar.addPermanentWidget(self.image_label)
         bar.addPermanentWidget(self.ruo_label)
 
@@ -285,7 +295,8 @@ class MainWindow(QMainWindow):
         self.act_prev_study = a("Previous study", ["Up", "P"], self.previous_study)
         self.act_next_unread = a("Next &unread study", ["U"], lambda: self.worklist.next_unread())
         self.act_hanging = a("4-view &hanging", ["H"], self.set_hanging, checkable=True,
-                             tip="Switch between the 4-view hanging and the enhancement panels (H)")
+                             tip="Switch between the 4-view hanging and the enhancement panels (H); "
+                                 "remembered, used for every study with all four views")
         self.act_reset = a("&Reset view", ["R", "Home"], self.reset_view)
         self.act_invert = a("&Invert", ["I"], self.set_invert, checkable=True)
         self.act_findings = a("Ground-truth &findings", ["G"], self.set_findings_visible,
@@ -410,10 +421,8 @@ class MainWindow(QMainWindow):
             action.blockSignals(True)
             action.setChecked(self.settings.flag(key, default))
             action.blockSignals(False)
-        self._mode = "hanging" if self.settings.flag("hanging", False) else "panels"
-        self.act_hanging.blockSignals(True)
-        self.act_hanging.setChecked(self._mode == "hanging")
-        self.act_hanging.blockSignals(False)
+        self._hanging_wanted = self.settings.flag("hanging", False)
+        self._apply_hanging_mode(None)
         self.viewer.set_findings_visible(self.act_findings.isChecked())
         self.viewer.set_invert(self.act_invert.isChecked())
         preset = {n.strip() for n in os.environ.get("MAMMOVIEW_LAYERS", "").split(",") if n.strip()}
@@ -436,7 +445,7 @@ class MainWindow(QMainWindow):
         self.settings.set_visible_panels(self.visible_panels())
         self.settings.set_flag("findings", self.act_findings.isChecked())
         self.settings.set_flag("invert", self.act_invert.isChecked())
-        self.settings.set_flag("hanging", self._mode == "hanging")
+        self.settings.set_flag("hanging", self._hanging_wanted)
         for name, style in self.layers.styles().items():
             self.settings.set_params(f"layer_{name}", style)
         self.settings.sync()
@@ -561,6 +570,7 @@ class MainWindow(QMainWindow):
         else:
             self.stack.setCurrentIndex(0)
             self.image_label.setText("")
+            self._apply_hanging_mode(None)
 
     # drag and drop ---------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -589,7 +599,8 @@ class MainWindow(QMainWindow):
         return self._mode
 
     def show_image(self, study_index: int, image_index: int = 0) -> None:
-        """Select an image: panels mode shows it; hanging mode shows its study."""
+        """Select an image: the panels show it; the hanging (when wanted and the study has
+        all four views) shows its study."""
         if not (0 <= study_index < len(self.studies)):
             return
         study = self.studies[study_index]
@@ -606,7 +617,8 @@ class MainWindow(QMainWindow):
         ref = study.images[image_index]
         self.image_label.setText(ref.display_name)
         self.stack.setCurrentIndex(1)
-        if self._mode == "hanging" and study.is_four_view:
+        self._apply_hanging_mode(study)
+        if self._mode == "hanging":
             self._show_hanging_study(study)
         else:
             self._show_banner(study, ref, None)
@@ -649,8 +661,11 @@ class MainWindow(QMainWindow):
             target = order[min(max(0, here + delta), len(order) - 1)]
             if target == (self.position.study, self.position.image):
                 return
-        if self._mode == "hanging":
-            self._set_mode("panels")  # stepping images is a per-image activity
+        if self._hanging_wanted and (self._mode == "hanging"
+                                     or self.studies[target[0]].is_four_view):
+            # Stepping images is a per-image activity: it ends the hanging rather than
+            # landing in one. Stepping between studies that cannot be hung keeps the choice.
+            self._set_hanging_wanted(False)
         self.show_image(*target)
 
     def next_study(self) -> None:
@@ -886,23 +901,44 @@ class MainWindow(QMainWindow):
 
     # ================================================================ hanging mode
     def set_hanging(self, on: bool) -> None:
-        """Switch between the 4-view hanging and the enhancement panels."""
+        """Switch between the 4-view hanging and the enhancement panels.
+
+        The choice is remembered; a study without all four views stays in the panels (the
+        toggle unchecked, the status bar says why) and the next 4-view study is hung."""
+        self._set_hanging_wanted(on)
         study = self.current_study()
+        shown = self._mode
+        self._apply_hanging_mode(study)
         if on and study is not None and not study.is_four_view:
-            self._set_work("The 4-view hanging needs RCC, LCC, RMLO and LMLO in one study")
-        self._set_mode("hanging" if on else "panels")
-        if self.position is not None:
+            self._set_work("The 4-view hanging needs RCC, LCC, RMLO and LMLO in one study "
+                           f"(this one has no {_missing_slots(study)}): "
+                           "it stays on for 4-view studies")
+        if self.position is not None and self._mode != shown:
             self.show_image(self.position.study, self.position.image)
 
     def toggle_hanging(self) -> None:
         self.act_hanging.toggle()
 
-    def _set_mode(self, mode: str) -> None:
-        self._mode = mode
+    def _set_hanging_wanted(self, on: bool) -> None:
+        self._hanging_wanted = on
+        self.settings.set_flag("hanging", on)
+
+    def _apply_hanging_mode(self, study: Study | None) -> None:
+        """Decide what the image area shows for ``study`` and make the toggle match it.
+
+        With no study open the toggle shows the remembered choice."""
+        can_hang = study is None or study.is_four_view
+        self._mode = "hanging" if self._hanging_wanted and can_hang else "panels"
         self.act_hanging.blockSignals(True)
-        self.act_hanging.setChecked(mode == "hanging")
+        self.act_hanging.setChecked(self._mode == "hanging")
         self.act_hanging.blockSignals(False)
-        self.settings.set_flag("hanging", mode == "hanging")
+        waiting = self._hanging_wanted and not can_hang
+        missing = _missing_slots(study) if waiting else ""
+        self.hanging_note.setText(f"4-view hanging on hold: no {missing}" if waiting else "")
+        self.hanging_note.setToolTip(
+            f"The 4-view hanging stays on for 4-view studies; this study has no {missing}, "
+            "so it is shown in the panels." if waiting else "")
+        self.hanging_note.setVisible(waiting)
 
     def _show_hanging_study(self, study: Study) -> None:
         self.image = None
@@ -1138,7 +1174,7 @@ class MainWindow(QMainWindow):
         study = self.current_study()
         if study is None:
             raise RuntimeError("no study is open")
-        if self._mode == "hanging" and study.is_four_view:
+        if self._mode == "hanging":
             refs = list(study.hanging().values())
             page = f"{study_title(study)}: 4-view hanging"
         else:
@@ -1310,6 +1346,11 @@ def _compute_prepared(name: str, image: Image, params, ctx, lane=None,
     ctx.check()
     meta = ViewMeta(result.label, result.params, dict(result.metrics))
     return meta, strip_float(prepare_content(_content_from(name, result)))
+
+
+def _missing_slots(study: Study) -> str:
+    """The hanging slots ``study`` lacks, e.g. "RCC, LCC" ("" for a 4-view study)."""
+    return ", ".join(slot for slot in SLOT_ORDER if slot not in study.hanging())
 
 
 def _ready_for_hanging(value) -> bool:

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolBar
 
 import mammoview.gui.main_window as mw
 from mammoview.enhance.params import ClaheParams
@@ -141,6 +142,58 @@ def test_hanging_key_switches_modes_for_four_view_study(qtbot, window):
     press(qtbot, window, Qt.Key.Key_H)
     assert window.viewer.mode() == "panels"
     assert window.viewer.panel_names()[0] == "original"
+
+
+def test_remembered_hanging_shows_a_study_that_cannot_be_hung_in_the_panels(qtbot, mias_dir, tmp_path):
+    """The hanging choice is saved; a study without all four views (MIAS mdb001/mdb002: one
+    patient's right and left MLO) must still show its image, never a blank viewer, with the
+    toggle saying what is on screen and the status bar why. 4-view studies hang again."""
+    saved = AppSettings()
+    saved.set_flag("hanging", True)
+    saved.sync()
+    folder = tmp_path / "mias"
+    folder.mkdir()
+    for name in ("mdb001.png", "mdb002.png"):
+        shutil.copy(mias_dir / name, folder / name)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    button = window.findChild(QToolBar, "mainToolbar").widgetForAction(window.act_hanging)
+
+    def shows_panels_of(name):
+        assert window.mode() == "panels" and window.viewer.mode() == "panels"
+        assert window.viewer.panel("original").image.ref.display_name == name
+        assert not window.act_hanging.isChecked() and not button.isChecked()
+        assert window.hanging_note.isVisible() and "no RCC, LCC" in window.hanging_note.text()
+
+    try:
+        assert window.act_hanging.isChecked()  # restored, nothing open yet
+        open_and_settle(qtbot, window, lambda: window.open_paths(
+            [folder / "mdb001.png", folder / "mdb002.png"]))
+        assert len(window.studies) == 1 and not window.studies[0].is_four_view
+        shows_panels_of("mdb001.png")
+
+        qtbot.keyClick(window, Qt.Key.Key_H)  # asks for the hanging again: explained
+        shows_panels_of("mdb001.png")
+        assert "needs RCC, LCC, RMLO and LMLO" in window.work_label.text()
+        press(qtbot, window, Qt.Key.Key_Right)  # stepping within it keeps the choice
+        shows_panels_of("mdb002.png")
+
+        with qtbot.waitSignal(window.hangingShown, timeout=SETTLE_MS):
+            window.open_demo()  # the choice still holds for a 4-view study
+        assert window.viewer.mode() == "hanging" and window.act_hanging.isChecked()
+        assert button.isChecked() and not window.hanging_note.isVisible()
+
+        open_and_settle(qtbot, window, lambda: window.open_paths([folder]))  # from the hanging
+        shows_panels_of("mdb001.png")
+        window.close()
+        assert AppSettings().flag("hanging", False) is True
+    finally:
+        window.close()
+        window.runner.wait_for_done(10_000)
 
 
 def test_linked_zoom_across_panels(qtbot, window, mias_files):
