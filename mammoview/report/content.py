@@ -32,12 +32,18 @@ class ReportView:
     page : str
         Heading of the page the picture belongs to. Consecutive views with the same
         heading share a page (e.g. the four views of one image, or a 4-view hanging).
+    trim_margins : bool
+        Trim the picture to its content before laying it out
+        (:func:`mammoview.report.framing.fit_to_content`): a screen grab of a panel
+        shows the image inside a band of the panel's background. Headless renders are
+        the image edge to edge and set it False, so every image is shown whole.
     """
 
     title: str
     rgb: np.ndarray
     caption: str = ""
     page: str = ""
+    trim_margins: bool = True
 
     def __post_init__(self) -> None:
         rgb = self.rgb

@@ -48,6 +48,7 @@ from mammoview.reading.store import ReadingStore
 from mammoview.report.ai import AiCollector
 from mammoview.report.content import ReaderSection, ReportContent, ReportView, models_text
 from mammoview.report.deidentify import SubjectAlias, aliases_for, deidentify_content
+from mammoview.report.framing import fit_to_content
 from mammoview.report.reading import image_names_of, numbered_marks, reader_section, saved_reading
 
 SYNTHETIC_BANNER = "SYNTHETIC DEMO DATA"
@@ -239,18 +240,53 @@ _CAPTION = ParagraphStyle("mvCaption", parent=_SMALL, alignment=1)
 _VIEW_TITLE = ParagraphStyle("mvViewTitle", parent=_BODY, fontName=FONT_BOLD, alignment=1)
 _WARN = ParagraphStyle("mvWarn", parent=_BODY, textColor=colors.HexColor("#8a4b00"))
 
+_GRID_FONT_SIZE = 8
+_GRID_PADDING = 3
 _GRID = TableStyle(
     [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("FONTSIZE", (0, 0), (-1, -1), _GRID_FONT_SIZE),
         ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("FONTNAME", (0, 0), (-1, 0), FONT_BOLD),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), _GRID_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), _GRID_PADDING),
     ]
 )
+
+
+def header_width(text: str) -> float:
+    """Points a header cell needs: its bold text on one line plus the cell's padding."""
+    return pdfmetrics.stringWidth(text, FONT_BOLD, _GRID_FONT_SIZE) + 2 * _GRID_PADDING + 1
+
+
+def column_widths(header: Sequence[str], fractions: Sequence[float], width: float) -> list[float]:
+    """Column widths near ``fractions`` of ``width`` in which every header fits on one line.
+
+    A plain-string header cell does not wrap: one wider than its column ran into the next
+    ("p(malignant)" over "Call"). A column too narrow for its header gets what the header
+    needs; the columns with room to spare give it up in proportion to that room, so the
+    table keeps its width. Only if the headers cannot all fit is the width shared in
+    proportion to their needs.
+    """
+    needed = [header_width(h) for h in header]
+    widths = [f * width for f in fractions]
+    short = sum(max(0.0, n - w) for n, w in zip(needed, widths))
+    if short == 0:
+        return widths
+    spare = sum(max(0.0, w - n) for n, w in zip(needed, widths))
+    if short > spare:
+        return [n * width / sum(needed) for n in needed]
+    return [n if w < n else w - (w - n) * short / spare for n, w in zip(needed, widths)]
+
+
+def _grid(rows: list[list[Any]], fractions: Sequence[float], width: float) -> Table:
+    """A table in the report's grid style; row 0 is the header (strings), repeated on
+    every page the table spans."""
+    table = Table(rows, colWidths=column_widths(rows[0], fractions, width), repeatRows=1)
+    table.setStyle(_GRID)
+    return table
 
 
 def _p(text: str, style: ParagraphStyle = _BODY) -> Paragraph:
@@ -312,9 +348,7 @@ def _header_section(content: ReportContent, width: float) -> list[Flowable]:
                 _p(study.institution or "-", _SMALL),
             ]
         )
-    fractions = (0.22, 0.13, 0.11, 0.11, 0.23, 0.20)
-    table = Table(rows, colWidths=[f * width for f in fractions], repeatRows=1)
-    table.setStyle(_GRID)
+    table = _grid(rows, (0.22, 0.13, 0.11, 0.11, 0.23, 0.20), width)
     title = "Patient and study" if len(rows) == 2 else f"Patients and studies ({len(rows) - 1})"
     return [Paragraph(title, _H2), table]
 
@@ -324,8 +358,7 @@ def _pseudonym_header(content: ReportContent, width: float) -> list[Flowable]:
     for patient, study in content.all_studies:
         rows.append([_p(patient.id or "-", _SMALL), format_date(study.date),
                      _p(study.description or "-", _SMALL), _p(study.institution or "-", _SMALL)])
-    table = Table(rows, colWidths=[f * width for f in (0.30, 0.14, 0.30, 0.26)], repeatRows=1)
-    table.setStyle(_GRID)
+    table = _grid(rows, (0.30, 0.14, 0.30, 0.26), width)
     note = _p("De-identified: patient name, ID and birth date are replaced by the study "
               "pseudonym; file names by image numbers.", _SMALL)
     title = "Study" if len(rows) == 2 else f"Studies ({len(rows) - 1})"
@@ -357,11 +390,10 @@ def _reader_section(section: ReaderSection, width: float, *, several: bool) -> l
     if section.updated:
         who += f", last saved {section.updated}"
     out.append(_p(who, _SMALL))
-    table = Table([["BI-RADS right", "BI-RADS left", "BI-RADS overall", "Breast density"],
+    table = _grid([["BI-RADS right", "BI-RADS left", "BI-RADS overall", "Breast density"],
                    [_birads(section.birads_right), _birads(section.birads_left),
                     _birads(section.birads_overall), section.density or "-"]],
-                  colWidths=[width / 4] * 4)
-    table.setStyle(_GRID)
+                  (0.25,) * 4, width)
     out.append(table)
     out.append(Paragraph("<b>Impression:</b> " + (escape(section.impression.strip()).replace("\n", "<br/>")
                                                   or "none entered"), _BODY))
@@ -374,9 +406,7 @@ def _reader_section(section: ReaderSection, width: float, *, several: bool) -> l
         size = mark.size + (f" ({mark.warning})" if mark.warning else "")
         rows.append([mark.number, _p(mark.kind, _SMALL), _p(mark.side_view, _SMALL), _p(size, _SMALL),
                      _p(mark.image, _SMALL), _p(mark.note or "-", _SMALL)])
-    grid = Table(rows, colWidths=[f * width for f in (0.05, 0.21, 0.12, 0.16, 0.24, 0.22)], repeatRows=1)
-    grid.setStyle(_GRID)
-    out.append(grid)
+    out.append(_grid(rows, (0.05, 0.21, 0.12, 0.16, 0.24, 0.22), width))
     return out
 
 
@@ -399,10 +429,7 @@ def _findings_section(content: ReportContent, width: float) -> list[Flowable]:
                 _p(finding.source, _SMALL),
             ]
         )
-    fractions = (0.17, 0.25, 0.11, 0.22, 0.09, 0.16)
-    table = Table(rows, colWidths=[f * width for f in fractions], repeatRows=1)
-    table.setStyle(_GRID)
-    return [*out, table]
+    return [*out, _grid(rows, (0.17, 0.25, 0.11, 0.22, 0.09, 0.16), width)]
 
 
 def _finding_kind(finding: Finding) -> str:
@@ -435,10 +462,9 @@ def _ai_section(content: ReportContent, width: float) -> list[Flowable]:
                               "Ground truth", "Models"]]
     for row in ai.rows:
         rows.append([_p(str(cell), _SMALL) for cell in row])
-    fractions = (0.15, 0.11, 0.11, 0.17, 0.09, 0.12, 0.25)
-    table = Table(rows, colWidths=[f * width for f in fractions], repeatRows=1)
-    table.setStyle(_GRID)
-    out.append(table)
+    # Column widths follow the headers (see column_widths): the probability columns are
+    # as wide as "p(malignant)" needs, the call and model versions wrap in what is left.
+    out.append(_grid(rows, (0.15, 0.11, 0.11, 0.17, 0.09, 0.12, 0.25), width))
     for scope, text in ai.aggregates:
         out.append(Paragraph(f"<b>{escape(scope)}:</b> {escape(text)}", _SMALL))
     if ai.explanations:
@@ -467,8 +493,7 @@ def _settings_section(content: ReportContent, width: float) -> list[Flowable]:
     for name, params in content.settings.items():
         text = ", ".join(f"{k} = {v}" for k, v in params.items()) if params else "none"
         rows.append([_p(name, _SMALL), _p(text, _SMALL)])
-    table = Table(rows, colWidths=[0.25 * width, 0.75 * width], repeatRows=1)
-    table.setStyle(_GRID)
+    table = _grid(rows, (0.25, 0.75), width)
     return [KeepTogether([Paragraph("Enhancement settings", _H2), table])]
 
 
@@ -488,8 +513,8 @@ def _views_page(
     text_h = _VIEW_TITLE.leading + caption_lines * _CAPTION.leading + 6 * mm
     pic_h = max(cell_h - text_h, 20 * mm)
     cells = [
-        [_p(v.title, _VIEW_TITLE), _Picture(v.rgb, pic_w, pic_h), _p(v.caption, _CAPTION)]
-        for v in views
+        [_p(v.title, _VIEW_TITLE), _Picture(rgb, pic_w, pic_h), _p(v.caption, _CAPTION)]
+        for v, rgb in zip(views, _page_pictures(views))
     ]
     while len(cells) % cols:
         cells.append("")
@@ -508,6 +533,15 @@ def _views_page(
         )
     )
     return [head, table]
+
+
+def _page_pictures(views: list[ReportView]) -> list[np.ndarray]:
+    """The pictures of one page, those that ask for it trimmed to their content."""
+    pictures = [v.rgb for v in views]
+    trimmed = [i for i, v in enumerate(views) if v.trim_margins]
+    for i, rgb in zip(trimmed, fit_to_content([pictures[i] for i in trimmed])):
+        pictures[i] = rgb
+    return pictures
 
 
 def _line_count(text: str, style: ParagraphStyle, width: float) -> int:
@@ -844,7 +878,8 @@ def _report_view(
     full_rows, full_cols = rendered.full_shape
     reduced = " (shown reduced)" if rendered.rgb.shape[0] < full_rows else ""
     parts.append(f"{full_cols} x {full_rows} px{reduced}")
-    return ReportView(title=title, rgb=rendered.rgb, caption="; ".join(parts), page=page)
+    return ReportView(title=title, rgb=rendered.rgb, caption="; ".join(parts), page=page,
+                      trim_margins=False)
 
 
 def _fmt(value: Any) -> str:

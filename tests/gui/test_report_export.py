@@ -89,6 +89,7 @@ def test_ellipse_drawn_and_assessed_in_the_window_is_in_the_pdf(qtbot, window, n
                      f"1 mass (ellipse) right MLO {size.long_axis:.1f} x {size.short_axis:.1f} mm rmlo.dcm",
                      "RMLO - reader's marks", "Zyxwander Quillonette", "AI classification (research)"):
         assert expected in text, expected
+    _assert_panel_pictures_fill_their_frame(target)
 
     # The next export starts from the impression as saved, also when typed in the dock.
     window.reading.session.set_impression("Edited in the reading dock.")
@@ -98,6 +99,23 @@ def test_ellipse_drawn_and_assessed_in_the_window_is_in_the_pdf(qtbot, window, n
         window.choose_export()
     assert seen == ["Edited in the reading dock."]
     assert "Edited in the reading dock." in pdf_text(target)
+
+
+def _assert_panel_pictures_fill_their_frame(path):
+    """The window's pictures are grabs of its panels, the image inside a band of the panel's
+    black: in the PDF each is cropped to its content, so no side is more than a thin margin."""
+    import numpy as np
+    from pypdf import PdfReader
+
+    from mammoview.report.framing import content_box
+
+    pages = [p for p in PdfReader(str(path)).pages if "reader's marks" not in p.extract_text()]
+    pictures = [np.asarray(im.image.convert("RGB")) for page in pages for im in page.images]
+    assert pictures, "no panel picture in the report"
+    for rgb in pictures:
+        r0, r1, c0, c1 = content_box(rgb)
+        rows, cols = rgb.shape[:2]
+        assert r1 - r0 >= 0.9 * rows and c1 - c0 >= 0.9 * cols, (rgb.shape, (r0, r1, c0, c1))
 
 
 def test_deidentified_export_and_messages_carry_no_patient_name(qtbot, opened, tmp_path, monkeypatch, caplog):

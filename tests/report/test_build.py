@@ -33,6 +33,7 @@ def test_four_view_demo_study_gets_one_hanging_page_per_view(tmp_path):
     assert [v.title for v in pages[0][1]] == ["RCC - Original", "LCC - Original", "RMLO - Original", "LMLO - Original"]
     assert "hanging" in pages[1][0] and "CLAHE" in pages[1][0]
     assert all(max(v.rgb.shape[:2]) <= 240 for v in content.views)
+    assert not any(v.trim_margins for v in content.views)  # renders are shown whole, one scale
     assert list(content.settings) == ["CLAHE"] and content.settings["CLAHE"]["tiles"] == 8
     assert events[-1].done == events[-1].total == 8
 

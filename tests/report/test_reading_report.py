@@ -157,6 +157,7 @@ def test_window_report_gets_a_marks_page_and_the_section(tmp_path, store):
     assert loaded == ["img0.dcm", "img1.dcm"]  # only the images that carry marks are decoded
     assert [v.title for v in content.views] == ["RCC - reader's marks", "LCC - reader's marks"]
     assert {v.page for v in content.views} == {"Study A: reader's marks"}
+    assert not any(v.trim_margins for v in content.views)  # the whole image, marks in place
     assert content.views[0].caption.startswith("marks 1, R1")
     assert content.readings[0].birads_overall == 4
 
