@@ -6,7 +6,9 @@ and without a display, calling the same core functions as the window.
 
 A user error prints one line, ``mammoview: error: <what>``, on stderr and returns 2 for a
 usage mistake (bad option, bad parameter value) or 1 for a failure (missing or unreadable
-file, export failed); never a traceback.
+file, export failed); never a traceback. A batch command that keeps going past a bad input
+and still writes its output, ``classify``, returns 3 when some inputs could not be handled
+(each one is named on stderr and in the output), so a script can tell that from success.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -27,7 +30,7 @@ SUBCOMMANDS = ("enhance", "report", "info", "train", "evaluate", "segment", "cla
 ENHANCE_VIEWS = ("wavelet", "clahe", "adaptive-median", "superres")
 REPORT_VIEWS = ("original", *ENHANCE_VIEWS)
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -55,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 for a failure, 2 for a usage mistake.
+        0 on success, 1 for a failure, 2 for a usage mistake, 3 for an output written
+        without some of the inputs (``classify``).
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -637,7 +641,16 @@ def _segment_one(ref: Any, out: Path, stem: str, model: Any) -> int:
 
 # --------------------------------------------------------------------------- classify
 
-CLASSIFY_COLUMNS = ("image", "p_abnormal", "p_malignant", "label", "suspicion", "stage1_version", "stage2_version")
+# The five columns of the spec come first, unchanged in meaning; ``note`` is last.
+CLASSIFY_COLUMNS = ("image", "p_abnormal", "p_malignant", "label", "suspicion", "stage1_version", "stage2_version",
+                    "note")
+NOT_CLASSIFIED, NOT_OPENED = "not classified", "could not open"
+CLASSIFY_EXIT_STATUS = (
+    f"exit status: {EXIT_OK} when every image was classified; {EXIT_PARTIAL} when the CSV was written but "
+    "some images were not classified or could not be opened (their rows have empty numbers and the reason "
+    f"in 'note'); {EXIT_FAILURE} when no CSV was written (no models, no images found, the CSV cannot be "
+    f"written); {EXIT_USAGE} for a usage mistake."
+)
 
 
 def _classify_parser() -> _Parser:
@@ -645,12 +658,15 @@ def _classify_parser() -> _Parser:
         prog=f"{PROG} classify",
         description=(
             "Classify mammograms with the two-stage ResNet cascade (stage 1 normal vs abnormal, "
-            "stage 2 benign vs malignant) and write one CSV row per image: "
-            f"{','.join(CLASSIFY_COLUMNS)}. Images that cannot be classified (too small, blank, "
-            "no breast found) are left out of the CSV and listed on stderr as "
-            "'not classified: <reason>'; the model versions are printed on stderr. "
+            "stage 2 benign vs malignant) and write one CSV row per input image, in the order given "
+            f"(a folder's images in path order): {','.join(CLASSIFY_COLUMNS)}. An image that is not "
+            "classified (wrong modality, too small, blank, no breast found) or cannot be opened (missing, "
+            "damaged, not an image) gets a row with empty p_abnormal, p_malignant, label and suspicion and "
+            "'not classified: <reason>' or 'could not open: <reason>' in 'note', and the same line on "
+            "stderr; the batch goes on. The model versions are printed on stderr. "
             f"{RESEARCH_NOTICE}"
         ),
+        epilog=CLASSIFY_EXIT_STATUS,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     parser.add_argument("--csv", required=True, metavar="OUT.csv", help="CSV file to write (atomically)")
@@ -663,63 +679,171 @@ def _cmd_classify(args: list[str]) -> int:
     out = Path(ns.csv)
     if out.suffix.lower() != ".csv":
         raise UsageError(f"--csv must name a .csv file, got {out.name}")
-    _check_exist(ns.paths)
     _check_output_folder(out)
     from mammoview.classification.cascade import Cascade
+    from mammoview.io.discovery import discover
 
     cascade = Cascade.load(device=ns.device)
     print(f"models: {', '.join(f'{task} {version}' for task, version in cascade.versions.items())}",
           file=sys.stderr)
-    studies, problems = _discover(ns.paths)
-    for problem in problems:
-        _warn(problem)
-    given = {str(Path(p).resolve()): p for p in ns.paths if Path(p).is_file()}
-    refs = [ref for study in studies for ref in study.images]
-    if not refs:
-        raise MammoViewError("no images found to classify")
-    from mammoview.io.loader import load_image
-
-    rows, skipped = [], 0
     line = ProgressLine()
     try:
-        for number, ref in enumerate(refs, start=1):
-            name = given.get(str(Path(ref.path).resolve()), ref.path)
-            line(Progress(number - 1, len(refs), Path(ref.path).name))
-            try:
-                image = load_image(ref)
-            except MammoViewError as err:
+        found = discover(list(ns.paths), progress=line)
+    finally:
+        line.close()
+    inputs, empty_folders = classify_inputs(ns.paths, found)
+    for folder in empty_folders:
+        _warn(f"{folder}: no images found in this folder")
+    if not inputs:
+        raise MammoViewError("no images found to classify")
+    rows = []
+    try:
+        for number, item in enumerate(inputs, start=1):
+            line(Progress(number - 1, len(inputs), Path(item.image).name))
+            row = _classify_input(cascade, item)
+            if row["note"]:
                 line.close()
-                print(f"{name}: not classified: {err}", file=sys.stderr)
-                skipped += 1
-                continue
-            result = cascade.classify(image)
-            if not result.classified:
-                line.close()
-                print(f"{name}: not classified: {result.reason}", file=sys.stderr)
-                skipped += 1
-                continue
-            rows.append(classification_row(name, result))
-        line(Progress(len(refs), len(refs), "done"))
+                print(f"{item.image}: {row['note']}", file=sys.stderr)
+            rows.append(row)
+        line(Progress(len(inputs), len(inputs), "done"))
     finally:
         line.close()
     write_classification_csv(out, rows)
-    print(f"wrote {out} ({len(rows)} classified, {skipped} not classified)")
-    return EXIT_OK
+    counts = count_outcomes(rows)
+    print(f"wrote {out} ({len(rows)} image{'' if len(rows) == 1 else 's'}: {counts['classified']} classified, "
+          f"{counts[NOT_CLASSIFIED]} not classified, {counts[NOT_OPENED]} could not be opened)")
+    return EXIT_OK if counts["classified"] == len(rows) else EXIT_PARTIAL
 
 
-def classification_row(image: str, result: Any) -> dict[str, str]:
-    """One CSV row: probabilities with 4 decimals, the label, the 1-10 suspicion, and the
-    versions of the two models that produced it."""
+@dataclass(frozen=True)
+class ClassifyInput:
+    """One input image of ``classify``: its path as the user gave it (or as found in a folder
+    they gave), and either the ref to classify or the ``note`` saying why there is none."""
+
+    image: str
+    ref: Any = None
+    note: str = ""
+
+
+def classify_inputs(paths: Sequence[str], found: Any) -> tuple[list[ClassifyInput], list[str]]:
+    """The images to classify, one per input in the order given, and the folders without any.
+
+    ``found`` is the :class:`~mammoview.io.discovery.Discovery` of ``paths``. A folder is
+    replaced by the images and unreadable files discovery found in it, in path order. A
+    file discovery left out (a document such as ``notes.txt``) or dropped (an image
+    already reached) is read again here, so it too gets a row with its own reason. The
+    same file reached twice gets one row.
+    """
+    from mammoview.io.loader import read_header
+
+    entries = [(ref.path, ref) for study in found.studies for ref in study.images if ref.kind != "phantom"]
+    entries += [(err.path, err) for err in found.errors]
+    by_path = {os.path.abspath(path): (path, entry) for path, entry in entries}
+    inputs: list[ClassifyInput] = []
+    empty_folders: list[str] = []
+    seen: set[str] = set()
+
+    def add(image: str, entry: Any) -> None:
+        key = os.path.realpath(image)
+        if key in seen:
+            return
+        seen.add(key)
+        if isinstance(entry, MammoViewError):
+            inputs.append(ClassifyInput(image, note=problem_note(entry)))
+        else:
+            inputs.append(ClassifyInput(image, ref=entry))
+
+    for given in paths:
+        if Path(given).is_dir():
+            folder = os.path.abspath(given)
+            # Named from the folder as given (readers may store absolute paths). A missing
+            # path is always one of the arguments, never something found in a folder.
+            inside = sorted(((os.path.normpath(os.path.join(given, os.path.relpath(key, folder))), entry)
+                             for key, (path, entry) in by_path.items()
+                             if key.startswith(os.path.join(folder, "")) and os.path.lexists(path)),
+                            key=lambda item: _path_order(item[0]))
+            if not inside:
+                empty_folders.append(given)
+            for image, entry in inside:
+                add(image, entry)
+        elif os.path.abspath(given) in by_path:
+            add(given, by_path[os.path.abspath(given)][1])
+        elif os.path.realpath(given) not in seen:
+            try:
+                add(given, read_header(given))
+            except MammoViewError as err:
+                add(given, err)
+    return inputs, empty_folders
+
+
+def _path_order(path: str) -> tuple:
+    """Natural order, folder by folder: ``img2.png`` before ``img10.png``."""
+    import re
+
+    return tuple(tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower()))
+                 for name in Path(path).parts)
+
+
+def problem_note(err: BaseException) -> str:
+    """The ``note`` for an input with no classification: a file that is readable but no
+    mammogram (another modality, a dose report) is "not classified", any other problem
+    (missing, damaged, not an image) "could not open"; the reason without the file name."""
+    from mammoview.core.errors import ImageReadError, UnsupportedFileError
+
+    reason = err.reason if isinstance(err, ImageReadError) else (getattr(err, "strerror", None) or str(err))
+    return f"{NOT_CLASSIFIED if isinstance(err, UnsupportedFileError) else NOT_OPENED}: {reason}"
+
+
+def _classify_input(cascade: Any, item: ClassifyInput) -> dict[str, str]:
+    """The CSV row of one input; any failure becomes its note, never an exception."""
+    if item.ref is None:
+        return classification_row(item.image, note=item.note)
+    from mammoview.io.loader import load_image
+
+    try:
+        image = load_image(item.ref)
+    except (MammoViewError, OSError) as err:
+        return classification_row(item.image, note=problem_note(err))
+    except Exception as err:  # a reader bug must not lose the rest of the batch
+        return classification_row(item.image, note=f"{NOT_OPENED}: unexpected error while reading the pixels "
+                                                   f"({type(err).__name__}: {err})")
+    try:
+        result = cascade.classify(image)
+    except Exception as err:  # e.g. out of GPU memory on one huge image
+        return classification_row(item.image, note=f"{NOT_CLASSIFIED}: unexpected error in the classifier "
+                                                   f"({type(err).__name__}: {err})")
+    if not result.classified:
+        return classification_row(item.image, note=f"{NOT_CLASSIFIED}: {result.reason}")
+    return classification_row(item.image, result)
+
+
+def count_outcomes(rows: Sequence[Mapping[str, str]]) -> dict[str, int]:
+    """How many rows were classified, not classified and could not be opened (from ``note``)."""
+    counts = {"classified": 0, NOT_CLASSIFIED: 0, NOT_OPENED: 0}
+    for row in rows:
+        note = row.get("note", "")
+        kind = "classified" if not note else NOT_CLASSIFIED if note.startswith(NOT_CLASSIFIED) else NOT_OPENED
+        counts[kind] += 1
+    return counts
+
+
+def classification_row(image: str, result: Any = None, *, note: str = "") -> dict[str, str]:
+    """One CSV row: probabilities with 4 decimals, the label, the 1-10 suspicion and the
+    versions of the two models that produced them; without a result, only ``image`` and
+    ``note`` ("not classified: <reason>" or "could not open: <reason>")."""
+    if result is None:
+        return {**dict.fromkeys(CLASSIFY_COLUMNS, ""), "image": image, "note": note}
     versions = getattr(result, "versions", None) or {}
     return {"image": image, "p_abnormal": f"{result.p_abnormal:.4f}", "p_malignant": f"{result.p_malignant:.4f}",
             "label": result.label, "suspicion": str(result.suspicion),
             "stage1_version": versions.get("classifier-stage1", ""),
-            "stage2_version": versions.get("classifier-stage2", "")}
+            "stage2_version": versions.get("classifier-stage2", ""), "note": note}
 
 
 def write_classification_csv(path: Path, rows: Sequence[Mapping[str, str]]) -> Path:
-    """Write the classification rows with the header ``image,p_abnormal,p_malignant,label,suspicion,
-    stage1_version,stage2_version``, atomically (a failed write leaves any earlier file untouched)."""
+    """Write the classification rows under the header ``image,p_abnormal,p_malignant,label,
+    suspicion,stage1_version,stage2_version,note``, atomically (a failed write leaves any
+    earlier file untouched)."""
     import csv
 
     from mammoview.core.errors import ExportError
@@ -727,7 +851,7 @@ def write_classification_csv(path: Path, rows: Sequence[Mapping[str, str]]) -> P
 
     try:
         with atomic_write(path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=CLASSIFY_COLUMNS, lineterminator="\n")
+            writer = csv.DictWriter(fh, fieldnames=CLASSIFY_COLUMNS, lineterminator="\n", restval="")
             writer.writeheader()
             writer.writerows(rows)
     except OSError as err:

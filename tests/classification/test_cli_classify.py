@@ -1,4 +1,5 @@
-"""``mammoview classify PATH... --csv OUT``: exact header, one row per image, refusals on stderr."""
+"""``mammoview classify PATH... --csv OUT``: exact header, one row per image (refusals with their
+reason in ``note``), refusals on stderr too."""
 
 from __future__ import annotations
 
@@ -37,17 +38,20 @@ def test_csv_has_the_exact_header_and_one_row_per_image(mias_dir, user_models, t
     status = cli.main(["classify", str(images / "mdb001.png"), str(images / "mdb002.png"), str(blank),
                        "--csv", str(out), "--device", "cpu"])
     err = capsys.readouterr().err
-    assert status == 0
+    assert status == 3  # the blank image was not classified (tests/cli/test_classify.py: the exit statuses)
     lines = out.read_text().splitlines()
-    assert lines[0] == "image,p_abnormal,p_malignant,label,suspicion,stage1_version,stage2_version"
+    # The spec's five columns first; the model versions and the reason for a missing result after them.
+    assert lines[0] == "image,p_abnormal,p_malignant,label,suspicion,stage1_version,stage2_version,note"
     rows = list(csv.DictReader(lines))
     versions = {stage: json.loads((user_models / f"classifier-stage{stage}.json").read_text())["version"]
                 for stage in (1, 2)}
-    assert all((r["stage1_version"], r["stage2_version"]) == (versions[1], versions[2]) for r in rows)
-    assert [r["image"] for r in rows] == [str(images / "mdb001.png"), str(images / "mdb002.png")]
-    for r in rows:
+    assert [r["image"] for r in rows] == [str(images / "mdb001.png"), str(images / "mdb002.png"), str(blank)]
+    for r in rows[:2]:
+        assert (r["stage1_version"], r["stage2_version"], r["note"]) == (versions[1], versions[2], "")
         assert 0 <= float(r["p_abnormal"]) <= 1 and 0 <= float(r["p_malignant"]) <= 1
         assert r["label"] in ("normal", "benign", "malignant") and 1 <= int(r["suspicion"]) <= 10
+    assert rows[2] == {**dict.fromkeys(rows[2], ""), "image": str(blank),
+                       "note": "not classified: blank image (constant grey)"}
     assert f"{blank}: not classified: blank image (constant grey)" in err
     assert "classifier-stage1" in err and "classifier-stage2" in err  # versions on stderr
 
