@@ -278,9 +278,10 @@ class Cascade:
         return predict
 
     def gradcam_target(self, stage: int) -> tuple[Any, str]:
-        """(torch module, target layer name) for Grad-CAM on ``stage`` ("layer4" for a ResNet)."""
-        module = self.stages[stage].module
-        return module, target_layer_of(module)
+        """(torch module, target layer name) for Grad-CAM on ``stage``'s windows
+        (:func:`~mammoview.nets.archs.target_layer_of`: "layer3" for a ResNet on 64 px)."""
+        model = self.stages[stage]
+        return model.module, target_layer_of(model.module, model.prep.patch)
 
     def prepare_input(self, stage: int, patches: np.ndarray):
         """(N, H, W) greys in [0, 1] -> the (N, 1, H, W) tensor the stage's network takes."""

@@ -89,8 +89,8 @@ def enhance_wavelet(
     max_level = pywt.dwt_max_level(min(x.shape), filt.dec_len)
     if levels > max_level:
         raise ValueError(
-            f"levels={levels} is too many for a {x.shape[0]}x{x.shape[1]} image with "
-            f"{wavelet} (at most {max_level})"
+            f"a {x.shape[0]} x {x.shape[1]} image is too small for {levels} {wavelet} "
+            f"wavelet levels (at most {max_level})"
         )
     coeffs = pywt.wavedec2(x, filt, mode="symmetric", level=levels)
     approx, details = coeffs[0], coeffs[1:]

@@ -195,7 +195,10 @@ def _call_isolated(fn: Callable[..., Any], *args: Any) -> tuple:
         kind = "unsupported" if isinstance(exc, UnsupportedFileError) else "read"
         return (kind, exc.path, exc.reason)
     except Exception as exc:  # noqa: BLE001 (carried to the caller)
-        return ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        # Our own refusals are ValueErrors whose text is meant for the reader; anything
+        # else keeps its type, which is then the useful part.
+        text = str(exc) if isinstance(exc, ValueError) and str(exc) else f"{type(exc).__name__}: {exc}"
+        return ("error", text, traceback.format_exc())
 
 
 def _discard_late(future: Future, discard, on_crash) -> None:

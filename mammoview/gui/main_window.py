@@ -1199,11 +1199,8 @@ class MainWindow(QMainWindow):
             settings["Display"]["window"] = voi.describe()
         overlays = {}
         for name in self.layers.visible_layers():
-            style = self.layers.style(name)
             status = self.layer_status(name)
-            overlays[ALL_LAYERS[name]] = (f"{style.mode}, {style.color}, opacity "
-                                      f"{int(round(style.opacity * 100))}%"
-                                      + (f" · {status}" if status else ""))
+            overlays[ALL_LAYERS[name]] = self.layers.describe(name) + (f" · {status}" if status else "")
         if overlays:
             settings["Overlays shown"] = overlays
         settings["Models"] = self.model_versions()

@@ -255,3 +255,7 @@ def test_heat_layers_offer_no_colour_and_every_row_says_how_it_is_drawn(qtbot):
         assert "blue (low) to opaque red (high)" in panel._rows[name].check.toolTip()
     assert not panel._rows["unet"].color.isHidden()
     assert "red malignant, yellow benign" in panel._rows["truth"].check.toolTip()
+    # ... and the report states the same.
+    assert panel.describe("gradcam") == "blue (low) to red (high), opacity 60%"
+    assert panel.describe("truth").startswith("contour, #00e5ff, opacity 90%; circles: red malignant")
+    assert "#2979ff away from it" in panel.describe("lime")

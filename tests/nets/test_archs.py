@@ -248,9 +248,20 @@ def test_the_cascade_runs_and_explains_a_non_resnet_stage(tmp_path):
     cascade = Cascade.load(device="cpu", paths=paths)
     assert isinstance(cascade.stages[1].module, STNResNet50)
     module, layer = cascade.gradcam_target(1)
-    assert layer == "backbone.layer4" and layer in dict(module.named_modules())
-    assert cascade.gradcam_target(2)[1] == "layer4"
+    # 32 px windows leave layer4 a 1 x 1 map: Grad-CAM explains the block before it.
+    assert layer == "backbone.layer3" and layer in dict(module.named_modules())
+    assert cascade.gradcam_target(2)[1] == "layer3"
     rows, cols = np.mgrid[:320, :320]
     image = np.where((rows - 160) ** 2 + cols**2 <= 140**2, 0.5, 0.0).astype(np.float32)
     result = cascade.classify(image)
     assert result.classified and 0.0 <= result.p_abnormal <= 1.0 and result.label in ("normal", "benign", "malignant")
+
+
+@pytest.mark.parametrize("size, expected", [(None, "layer4"), (224, "layer4"), (128, "layer4"),
+                                            (64, "layer3"), (32, "layer3")])
+def test_gradcam_layer_keeps_a_map_of_at_least_4_cells(size, expected):
+    from mammoview.nets.archs import target_layer_of
+
+    net, _ = build_classifier("resnet18")
+    assert target_layer_of(net, size) == expected
+    assert target_layer_of(STNResNet50(), size) == f"backbone.{expected}"

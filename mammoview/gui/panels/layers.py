@@ -185,6 +185,17 @@ class LayersPanel(QWidget):
     def styles(self) -> dict[str, LayerStyle]:
         return dict(self._styles)
 
+    def describe(self, name: str) -> str:
+        """How the layer is drawn, as the report states it ("contour, #00e5ff, opacity 90%")."""
+        style = self._styles[name]
+        opacity = f"opacity {int(round(style.opacity * 100))}%"
+        if name in HEAT_LAYERS:
+            return f"blue (low) to red (high), {opacity}"
+        if name == "lime":
+            return f"{style.color} towards the class, {LIME_NEGATIVE_COLOR} away from it, {opacity}"
+        text = f"{style.mode}, {style.color}, {opacity}"
+        return f"{text}; {CIRCLES_LEGEND}" if name == "truth" else text
+
     def visible_layers(self) -> list[str]:
         return [n for n, s in self._styles.items() if s.visible and n not in self._disabled]
 
