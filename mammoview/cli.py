@@ -96,7 +96,9 @@ def _run_gui(args: list[str]) -> int:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to open")
     parser.add_argument("--demo", action="store_true", help="open the synthetic demo studies")
     parser.add_argument(
-        "--screenshot", metavar="PNG", help="save a screenshot of the window to PNG and quit"
+        "--screenshot", metavar="PNG",
+        help="save a screenshot of the window to PNG once the first study is shown, and quit "
+             "(after MAMMOVIEW_SCREENSHOT_TIMEOUT_S, default 120, it saves what is shown and exits 1)"
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     ns = parser.parse_args(args)

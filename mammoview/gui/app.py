@@ -10,6 +10,7 @@ test.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,19 @@ def _is_uniform(pixmap) -> bool:
     return all(image.pixel(x, y) == first for x in range(0, 64, 4) for y in range(0, 64, 4))
 
 
+def screenshot_timeout_ms() -> int:
+    """How long ``--screenshot`` waits for the first study: :data:`SCREENSHOT_TIMEOUT_MS`,
+    or ``MAMMOVIEW_SCREENSHOT_TIMEOUT_S`` seconds (the trained super-resolution of a
+    full-field image takes minutes on a slow CPU)."""
+    value = os.environ.get("MAMMOVIEW_SCREENSHOT_TIMEOUT_S", "").strip()
+    try:
+        return max(0, int(float(value) * 1000)) if value else SCREENSHOT_TIMEOUT_MS
+    except ValueError:
+        log.warning("MAMMOVIEW_SCREENSHOT_TIMEOUT_S=%r is not a number of seconds; using %d s",
+                    value, SCREENSHOT_TIMEOUT_MS // 1000)
+        return SCREENSHOT_TIMEOUT_MS
+
+
 def save_screenshot(window, path: str | Path) -> bool:
     """Grab and save a PNG; True when written."""
     path = Path(path)
@@ -78,8 +92,9 @@ def run(paths: Sequence[str | Path] = (), demo: bool = False,
         Open the synthetic demo studies when no paths are given. Without paths and
         without ``demo`` the window opens on an empty state that offers the demo.
     screenshot : path-like, optional
-        Save a PNG of the screen once the first study is fully shown, then exit 0
-        (1 if it never settles or cannot be written).
+        Save a PNG of the screen once the first study is fully shown, then exit 0; if it
+        has not settled after :func:`screenshot_timeout_ms`, save what is shown and exit 1
+        (1 also when it cannot be written).
     """
     from PySide6.QtCore import QTimer
 
@@ -115,7 +130,13 @@ def run(paths: Sequence[str | Path] = (), demo: bool = False,
                 QTimer.singleShot(200, wait_for_ai)
 
         def on_timeout() -> None:
-            log.error("screenshot: the first study never finished computing")
+            # What is on screen is still worth having (a slow super-resolution on a CPU
+            # should not cost the whole picture); exit 1 says it is not the finished view.
+            app.processEvents()
+            saved = save_screenshot(window, target)
+            log.error("screenshot: the first study had not finished computing after %.0f s (%s)%s",
+                      screenshot_timeout_ms() / 1000, window.work_label.text(),
+                      f"; saved what was shown to {target}" if saved else "")
             status["code"] = 1
             window.close()
             app.quit()
@@ -127,7 +148,7 @@ def run(paths: Sequence[str | Path] = (), demo: bool = False,
 
         window.viewsSettled.connect(on_settled)
         window.studiesOpened.connect(on_opened)
-        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, on_timeout)
+        QTimer.singleShot(screenshot_timeout_ms(), on_timeout)
 
     if paths:
         window.open_paths([str(p) for p in paths])
