@@ -19,15 +19,21 @@ def _no_sr_model(monkeypatch):
     monkeypatch.setenv("MAMMOVIEW_SR_MODEL", "off")
 
 
-@pytest.fixture
-def window(qtbot):
-    """A shown, active main window; closed and its workers drained afterwards."""
+def shown_window(qtbot) -> MainWindow:
+    """A new main window, shown and active (the caller closes it)."""
     win = MainWindow()
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
     qtbot.waitExposed(win)
     win.activateWindow()
+    return win
+
+
+@pytest.fixture
+def window(qtbot):
+    """A shown, active main window; closed and its workers drained afterwards."""
+    win = shown_window(qtbot)
     yield win
     win.close()
     win.runner.wait_for_done(10_000)

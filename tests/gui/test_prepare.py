@@ -97,7 +97,8 @@ def test_prepared_content_renders_exactly_like_inline_content(viewer, qtbot):
     inline = {name: viewer.panel(name).grab_rgb() for name in ("original", "copy", "superres")}
 
     prepared_views = {n: prepare_content(c) for n, c in _views(image.pixels).items()}
-    viewer.show_panels(prepare_image(make_image(uid="other")), prepared_views)
+    # Without its breast box, so both fit the whole image (the box is tested below).
+    viewer.show_panels(prepare_image(make_image(uid="other"), chest_wall=False), prepared_views)
     settle(qtbot)
     for name, rgb in inline.items():
         np.testing.assert_array_equal(viewer.panel(name).grab_rgb(), rgb, err_msg=name)
@@ -211,3 +212,33 @@ def test_a_read_error_in_the_process_keeps_its_path_and_reason(lane, tmp_path):
         lane.call(load_prepared, ref, True)
     assert caught.value.path == str(missing) and caught.value.reason
     assert str(caught.value).startswith("gone.dcm: ")
+
+
+def test_panels_fit_the_breast_not_the_film(viewer, qtbot):
+    """A MIAS film is mostly background: the panels fit the breast's box (reset too), the
+    hanging still fits whole images."""
+    from mammoview.io.loader import load_image, read_header
+    from tests.conftest import require_data
+
+    image = load_image(read_header(require_data("mias", "mdb001.png")))
+    prepared = prepare_image(image)
+    r0, c0, r1, c1 = prepared.tissue
+    assert c0 > 200 and c1 > 700 and (c1 - c0) < 0.7 * image.shape[1]  # mdb001: breast on the right
+
+    def x_range(panel="original"):
+        (x0, x1), _ = viewer.panel(panel).view_box.viewRange()
+        return x0, x1
+
+    viewer.resize(400, 800)  # tall panels, as beside the docks: the width decides the fit
+    viewer.show_panels(prepared, {})
+    settle(qtbot)
+    x0, x1 = x_range()
+    assert x0 == pytest.approx(c0, abs=40) and x1 == pytest.approx(c1, abs=40)
+    viewer.panel("original").view_box.scaleBy((0.5, 0.5))  # the reader zooms in ...
+    viewer.reset_view()  # ... and back: the breast again
+    assert x_range() == pytest.approx((x0, x1), abs=1)
+
+    viewer.show_hanging({"RMLO": prepared})
+    settle(qtbot)
+    x0, x1 = x_range("RMLO")
+    assert x0 <= 0 and x1 >= image.shape[1]

@@ -204,12 +204,21 @@ def test_ellipse_drawn_typed_assessed_and_back_after_restart(qtbot, window, mias
         again.runner.wait_for_done(10_000)
 
 
+@pytest.fixture
+def whole_film(monkeypatch):
+    """The panels fit the whole film, not the breast: these tests address image points
+    anywhere on it."""
+    from mammoview.gui.viewer.area import ViewerArea
+
+    monkeypatch.setattr(ViewerArea, "_tissue_rect", lambda self: None)
+
+
 def _saved_fields(reading):
     return (reading.findings, reading.measurements, reading.birads_right, reading.birads_left,
             reading.birads_overall, reading.density, reading.impression, reading.state)
 
 
-def test_ruler_in_mm_outline_point_and_selecting_by_click(qtbot, window, mias_files):
+def test_ruler_in_mm_outline_point_and_selecting_by_click(qtbot, window, mias_files, whole_film):
     only_original(window)
     open_study(qtbot, window, lambda: window.open_paths([mias_files]))
     ctl = window.reading
@@ -517,7 +526,7 @@ def test_marks_on_a_mirrored_panel_sit_on_their_pixels(qtbot):
     assert box.width() == pytest.approx(6.0) and box.height() == pytest.approx(4.0)
 
 
-def test_selected_ellipse_turns_with_brackets_and_undo_restores_it(qtbot, window, mias_files):
+def test_selected_ellipse_turns_with_brackets_and_undo_restores_it(qtbot, window, mias_files, whole_film):
     open_study(qtbot, window, lambda: window.open_paths([mias_files]))
     ctl, panel = window.reading, window.viewer.panel("original")
     qtbot.keyClick(window, Qt.Key.Key_E)

@@ -463,3 +463,15 @@ def test_zoomed_in_panels_draw_a_crop_at_the_right_place(viewer, qtbot):
     for row, col in ((60, 30), (57, 35)):
         want = expected_grey(float(images["RCC"].pixels[row, col]), voi)
         assert rendered_at(rcc, row, col) == pytest.approx(want, abs=2)
+
+
+def test_a_long_panel_title_ends_in_an_ellipsis_with_the_whole_title_in_its_tooltip(viewer, qtbot):
+    three_panels(viewer, qtbot)
+    panel = viewer.panel("original")
+    long_title = "Wavelet db4 · 4 levels · gain 2.0 · BayesShrink denoising · " * 3
+    panel.title.setText(long_title)
+    panel.title.resize(120, panel.title.height())
+    assert panel.title.text() == long_title  # the report and the tests read the whole title
+    assert panel.title.is_elided() and panel.title.toolTip() == long_title
+    panel.title.setText("Original")
+    assert not panel.title.is_elided() and panel.title.toolTip() == ""

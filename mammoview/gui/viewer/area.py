@@ -436,6 +436,8 @@ class ViewerArea(QWidget):
 
     def _fit(self, rect: QRectF | None) -> None:
         if rect is None:
+            rect = self._tissue_rect()
+        if rect is None:
             images = [e.image for e in self._entries.values() if e.image is not None]
             if not images:
                 return
@@ -444,3 +446,14 @@ class ViewerArea(QWidget):
             pad_r, pad_c = rows * FIT_PADDING, cols * FIT_PADDING
             rect = QRectF(-pad_c, -pad_r, cols + 2 * pad_c, rows + 2 * pad_r)
         self._link.set_rect(rect)
+
+    def _tissue_rect(self) -> QRectF | None:
+        """The panels' image's breast box (tissue.py says why), in view coordinates.
+
+        Panels mode only: every panel shows the one image, unflipped; the hanging's
+        mirrored columns share a frame that one image's box does not describe.
+        """
+        if self._mode != "panels" or self._image is None or self._image.tissue is None:
+            return None
+        r0, c0, r1, c1 = self._image.tissue
+        return QRectF(c0, r0, c1 - c0, r1 - r0)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 from mammoview.core import Image
 from mammoview.gui.viewer.annotations import AnnotationLayer
 from mammoview.gui.viewer.content import ViewContent
+from mammoview.gui.viewer.elided import ElidedLabel
 from mammoview.gui.viewer.magnifier import SIZE as MAGNIFIER_SIZE
 from mammoview.gui.viewer.magnifier import ZOOM as MAGNIFIER_ZOOM
 from mammoview.gui.viewer.magnifier import Magnifier, magnify_patch
@@ -98,7 +99,7 @@ class ImagePanel(QFrame):
         self._levels_orig: tuple[float, float] = (0.0, 1.0)
         self._levels_norm: tuple[float, float] = (0.0, 1.0)
 
-        self.title = QLabel(name)
+        self.title = ElidedLabel(name)
         self.title.setStyleSheet("font-weight: bold;")
         self.title.setFixedHeight(self.title.sizeHint().height())
         # Banner, notes and the pending marker float over the view so every panel's
@@ -120,7 +121,7 @@ class ImagePanel(QFrame):
         self.masks = MaskLayers(self.view_box)  # segmentation layers
         self.annotations = AnnotationLayer()  # the reader's marks (gui/readingcontrol.py)
         self.view_box.addItem(self.annotations.group, ignoreBounds=True)
-        self.caption = QLabel(" ")
+        self.caption = ElidedLabel(" ")
         self.caption.setFixedHeight(self.caption.sizeHint().height())
         # Long titles and captions must not widen a panel: side-by-side panels get
         # equal widths so the linked, aspect-locked views show the same region.

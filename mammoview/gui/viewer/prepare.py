@@ -22,6 +22,7 @@ from mammoview.core import Image, ImageRef, Voi
 from mammoview.gui.viewer.content import ViewContent
 from mammoview.gui.viewer.hanging import image_chest_wall
 from mammoview.gui.viewer.pyramid import build_levels
+from mammoview.gui.viewer.tissue import tissue_box
 from mammoview.imaging.display import default_voi
 
 # Float views are drawn from a uint16 copy: pyqtgraph maps uint16 through one combined
@@ -103,6 +104,9 @@ class PreparedImage:
         The original's pixels ready to draw (label "Original").
     chest_wall : {"left", "right"} or None
         Side of the chest wall as displayed, for the hanging (None when not computed).
+    tissue : (row0, col0, row1, col1) or None
+        The breast's box with a margin (:mod:`~mammoview.gui.viewer.tissue`), which the
+        panels fit; None when not computed or not found (the whole image is fitted).
     """
 
     image: Image
@@ -110,6 +114,7 @@ class PreparedImage:
     default_voi: Voi
     original: PreparedContent
     chest_wall: str | None = None
+    tissue: tuple[int, int, int, int] | None = None
 
     @property
     def uid(self) -> str:
@@ -180,18 +185,23 @@ def prepare_image(
     """Value range, default VOI, drawable original and chest-wall side of ``image``.
 
     Thread-safe, pure NumPy: the window runs it on a worker right after loading.
-    ``chest_wall=False`` skips the orientation analysis (only the hanging needs it).
+    ``chest_wall=False`` skips the orientation and breast-box analysis (15-90 ms; the
+    hanging needs the side, the panels' fit the box).
     """
     if isinstance(image, PreparedImage):
         if image.chest_wall is None and chest_wall:
             side = image_chest_wall(image.image, levels=image.original.levels)
-            return replace(image, chest_wall=side)
+            return replace(image, chest_wall=side,
+                           tissue=tissue_box(image.image, image.original.levels, side))
         return image
     value_range = image.value_range()
     original = prepare_content(ViewContent(image.pixels, label, normalized=False))
-    side = image_chest_wall(image, levels=original.levels) if chest_wall else None
+    side = box = None
+    if chest_wall:
+        side = image_chest_wall(image, levels=original.levels)
+        box = tissue_box(image, original.levels, side)
     voi = image.voi[0] if image.voi else _range_voi(image, value_range)
-    return PreparedImage(image, value_range, voi, original, side)
+    return PreparedImage(image, value_range, voi, original, side, box)
 
 
 def _range_voi(image: Image, value_range: tuple[float, float]) -> Voi:
