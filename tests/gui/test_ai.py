@@ -232,3 +232,20 @@ def test_an_evicted_heatmap_is_computed_again_when_its_image_is_shown(qtbot, win
         assert items and all(i is not None and i.isVisible() for i in items)
     qtbot.waitUntil(drawn, timeout=WAIT_MS)
     assert ai.results[(first, ai.key)].p_abnormal == before.p_abnormal  # same numbers
+
+
+def test_the_study_tree_keeps_the_ground_truth_column_in_view_in_a_narrow_dock(qtbot):
+    from mammoview.gui.panels.ai import AiPanel
+
+    panel = AiPanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    rows = [("a_very_long_file_name_from_a_scanner_export_mdb001.png", "R", "…", "benign"),
+            ("a_very_long_file_name_from_a_scanner_export_mdb002.png", "L", "…", "normal")]
+    panel.show_study("MIAS patient 1 with a long study description", rows)
+    qtbot.wait(50)
+    header, width = panel.tree.header(), panel.tree.viewport().width()
+    assert header.sectionViewportPosition(3) + header.sectionSize(3) <= width
+    assert header.sectionSize(3) >= panel.tree.fontMetrics().horizontalAdvance("benign")

@@ -15,6 +15,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTreeWidget,
@@ -91,6 +92,13 @@ class AiPanel(QWidget):
         self.tree.setHeaderLabels(["Study / breast / image", "Call", "Susp.", "Truth"])
         self.tree.setRootIsDecorated(True)
         self.tree.setMinimumHeight(120)
+        # The numbers and the truth always show; the name column takes what is left (and
+        # elides), so a narrow dock does not hide the ground truth past a scroll bar.
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, 4):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self.tree, 1)
         self.cards_button = QPushButton("Model cards…")
         self.cards_button.clicked.connect(self.cardsRequested.emit)
@@ -149,8 +157,6 @@ class AiPanel(QWidget):
                 top.addChild(sides[side])
             sides[side].addChild(QTreeWidgetItem([name, *self._cells(result, truth)]))
         self.tree.expandAll()
-        for col in range(4):
-            self.tree.resizeColumnToContents(col)
 
     @staticmethod
     def _cells(result, truth) -> list[str]:
