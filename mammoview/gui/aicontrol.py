@@ -28,6 +28,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QScrollArea
 
+from mammoview.core.errors import ImageReadError
 from mammoview.core.progress import Progress
 from mammoview.gui import aitriage
 from mammoview.gui.aijobs import (
@@ -395,8 +396,15 @@ class AiController(QObject):
         self._job_keys = {n: k for n, k in self._job_keys.items() if k != ("classify", uid)}
         # Named by its file (a DICOM uid says nothing to the reader).
         source = getattr(ref, "path", None) or uid
-        self.window.problems.add_problem(source, f"AI classification failed: {failure.message}")
-        self.results[(uid, self.key)] = Classification(uid, reason=f"failed: {failure.message}")
+        if isinstance(failure.error, ImageReadError):
+            # The image itself cannot be read: listed as the viewer lists it (once, by its
+            # path and reason), not as a fault of the classifier.
+            self.window.problems.add_error(failure.error, source)
+            reason = f"could not open: {failure.error.reason}"
+        else:
+            self.window.problems.add_problem(source, f"AI classification failed: {failure.message}")
+            reason = f"failed: {failure.message}"
+        self.results[(uid, self.key)] = Classification(uid, reason=reason)
         self.refresh_panel()
         # A failed image counts as done: its study is aggregated over the others.
         self._aggregate_studies_of(uid)
