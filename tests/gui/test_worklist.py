@@ -166,6 +166,8 @@ def test_ground_truth_column_filter_and_ai_score(qtbot, window, mias_truth, monk
     monkeypatch.setattr(ai, "aggregates", {"one": object()})
     window.worklist.update_ai_scores()
     assert column(browser, COL_AI) == {"MIAS patient 1": "", "MIAS patient 4": "8/10", "MIAS patient 12": ""}
+    # Sized while empty, the column grows to show the score whole (not "8…").
+    assert browser.columnWidth(COL_AI) > browser.fontMetrics().horizontalAdvance("8/10")
     browser.sort_by(COL_AI, descending=True)
     assert browser.row_texts()[0] == "MIAS patient 4"
 

@@ -41,6 +41,8 @@ from mammoview.reading.worklist import STATE_ORDER, Worklist, WorklistRow, filte
 # The worklist's columns first: a narrow dock still shows state and assessment.
 COLUMNS = ("Study / image", "State", "BI-RADS", "Density", "Ground truth", "AI", "Patient", "Date", "Views")
 COL_STUDY, COL_STATE, COL_BIRADS, COL_DENSITY, COL_TRUTH, COL_AI, COL_PATIENT, COL_DATE, COL_VIEWS = range(9)
+# Pixels around a cell's text (margins and the sort arrow's room).
+AI_COLUMN_PADDING = 16
 _ROLE = Qt.ItemDataRole.UserRole
 _GT_COLORS = {"malignant": "#d98c7a", "benign": "#d9c27a", "normal": "#8fb58f"}
 _STATE_COLORS = {"unread": "#8a9099", "in progress": "#e0b66a", "read": "#8fb58f", "": "#4a4f57"}
@@ -361,6 +363,11 @@ class StudyBrowser(QTreeWidget):
         row.ai_score = score
         item.setText(COL_AI, text)
         item.setToolTip(COL_AI, tip)
+        # The column was sized while empty; it grows to fit a score (never shrinks under
+        # the reader, who may have widened it).
+        wanted = self.fontMetrics().horizontalAdvance(text) + AI_COLUMN_PADDING
+        if wanted > self.columnWidth(COL_AI):
+            self.setColumnWidth(COL_AI, wanted)
         if self._sort[0] == COL_AI:
             self._apply_view()
 
