@@ -83,6 +83,9 @@ IMAGE_CACHE_BYTES = 512 * 1024 * 1024
 # Layer masks are uint8 codes of at most 2048 pixels a side (4 MB): 64 MB keeps the five
 # layers of the four views of a full-field hanging.
 OVERLAY_CACHE_BYTES = 64 * 1024 * 1024
+# The report's view pictures are rendered at this many times the panels' screen pixels:
+# side-by-side panels are narrow, and a plain grab was soft with crowded labels in the PDF.
+REPORT_GRAB_SCALE = 3
 ENHANCED = ("wavelet", "clahe", "superres")
 
 
@@ -1182,7 +1185,7 @@ class MainWindow(QMainWindow):
             page = f"{study_title(study)}: {refs[0].display_name}"
         captions = self._report_captions()
         views = [ReportView(title=title, rgb=_as_rgb(rgb), caption=captions.get(title, ""),
-                            page=page) for title, rgb in self.viewer.grab_views()]
+                            page=page) for title, rgb in self.viewer.grab_views(REPORT_GRAB_SCALE)]
         cached = [self.image_cache.get(("image", ref.uid)) for ref in refs]
         images = [c.image if isinstance(c, PreparedImage) else c for c in cached]
         warnings = [f"{img.ref.display_name}: {w}" for img in images if img is not None

@@ -475,3 +475,18 @@ def test_a_long_panel_title_ends_in_an_ellipsis_with_the_whole_title_in_its_tool
     assert panel.title.is_elided() and panel.title.toolTip() == long_title
     panel.title.setText("Original")
     assert not panel.title.is_elided() and panel.title.toolTip() == ""
+
+
+def test_a_finer_grab_for_the_report_leaves_the_view_as_it_was(viewer, qtbot):
+    big = np.kron(make_pixels(), np.ones((8, 8), np.uint16))  # 960 x 640: reduced on screen
+    three_panels(viewer, qtbot, make_image(big))
+    panel = viewer.panel("original")
+    shown = panel.item.image.shape
+    drawn = []
+    set_image = panel.item.setImage
+    panel.item.setImage = lambda image, **kw: (drawn.append(image.shape), set_image(image, **kw))
+    plain = panel.grab_rgb()
+    fine = panel.grab_rgb(3)
+    assert fine.shape == (3 * plain.shape[0], 3 * plain.shape[1], 3)
+    # Rendered from a finer reduction (not the screen's pixels blown up), then back.
+    assert drawn[0][0] > shown[0] and drawn[-1] == shown == panel.item.image.shape

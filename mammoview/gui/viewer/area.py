@@ -321,14 +321,15 @@ class ViewerArea(QWidget):
                     entry.panel.masks.set_display(layer, display, self.layer_style(layer),
                                                   flipped=entry.panel.flipped)
 
-    def grab_views(self) -> list[tuple[str, np.ndarray]]:
-        """(title, RGB uint8 render) of each visible panel as displayed, overlays included."""
+    def grab_views(self, scale: int = 1) -> list[tuple[str, np.ndarray]]:
+        """(title, RGB uint8 render) of each visible panel as displayed, overlays included;
+        ``scale`` times the screen's pixels (:meth:`ImagePanel.grab_rgb`)."""
         self._flush_window_level()
         out = []
         for entry in self._entries.values():
             panel = entry.panel
             if panel.isVisible() or (not self.isVisible() and not panel.isHidden()):
-                out.append((panel.title.text(), panel.grab_rgb()))
+                out.append((panel.title.text(), panel.grab_rgb(scale)))
         return out
 
     # --- internals -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QTransform
+from PySide6.QtGui import QImage, QPainter, QTransform
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mammoview.core import Image
@@ -95,6 +95,7 @@ class ImagePanel(QFrame):
         self._pyramid: Pyramid | None = None
         self._quant: tuple[float, float] | None = None  # float content: (offset, scale) to uint16
         self._crop: tuple | None = None  # (level array, r0, r1, c0, c1) drawn now
+        self._render_scale = 1.0  # > 1 only while grab_rgb renders finer than the screen
         self._lut: np.ndarray | None = None
         self._levels_orig: tuple[float, float] = (0.0, 1.0)
         self._levels_norm: tuple[float, float] = (0.0, 1.0)
@@ -353,7 +354,25 @@ class ImagePanel(QFrame):
 
     def _screen_scale(self) -> float:
         """Original pixels per screen pixel (a guess of a 1000-pixel view before layout)."""
-        return self.view_pixel_size() or max(self.original_size) / 1000.0
+        return (self.view_pixel_size() or max(self.original_size) / 1000.0) / self._render_scale
+
+    def _render_scaled(self, scale: int) -> QImage:
+        """The view rendered at ``scale`` x its size, the image from the matching level."""
+        viewport = self.view.viewport().rect()
+        out = QImage(viewport.width() * scale, viewport.height() * scale, QImage.Format.Format_RGB32)
+        out.fill(Qt.GlobalColor.black)
+        self._render_scale = float(scale)
+        try:
+            self._update_level(force=True)
+            painter = QPainter(out)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self.view.render(painter, QRectF(out.rect()), viewport)
+            painter.end()
+        finally:
+            self._render_scale = 1.0
+            self._update_level(force=True)
+        return out
 
     def _update_level(self, *args, force: bool = False) -> None:
         """Draw the cached reduction with about one array pixel per screen pixel,
@@ -488,9 +507,18 @@ class ImagePanel(QFrame):
 
     # --- output ------------------------------------------------------------------
 
-    def grab_rgb(self) -> np.ndarray:
-        """RGB uint8 render of the view as displayed (overlays included)."""
-        qimage = self.view.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    def grab_rgb(self, scale: int = 1) -> np.ndarray:
+        """RGB uint8 render of the view as displayed (overlays included).
+
+        ``scale`` > 1 renders ``scale`` times the view's pixels from a finer reduction of
+        the image (the report: a screen grab of a narrow panel is soft, and its mark labels,
+        drawn at screen size, crowd the picture). The view itself is left as it was.
+        """
+        if scale <= 1:
+            qimage = self.view.grab().toImage()
+        else:
+            qimage = self._render_scaled(int(scale))
+        qimage = qimage.convertToFormat(QImage.Format.Format_RGB888)
         h, w = qimage.height(), qimage.width()
         stride = qimage.bytesPerLine()
         data = np.frombuffer(qimage.constBits(), dtype=np.uint8, count=stride * h)
