@@ -517,6 +517,9 @@ class AiController(QObject):
                     continue
                 self._pending.add((name, image.uid))
                 self._submit_explanation(name, image, key)
+        # Every AI row, hidden ones too: a hidden row still says what it would show, and
+        # must not keep the previous images' text (the hanging's four views, say).
+        for name in AI_LAYERS:
             self._update_layer_status(name)
 
     def _submit_explanation(self, name: str, image, key: tuple) -> None:

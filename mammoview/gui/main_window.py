@@ -990,6 +990,7 @@ class MainWindow(QMainWindow):
     # ================================================================ display options
     def reset_view(self) -> None:
         self.viewer.reset_view()
+        self.reading.presets.sync()  # the toolbar must name the window now in use
 
     def set_invert(self, on: bool) -> None:
         self.viewer.set_invert(on)
@@ -1299,6 +1300,8 @@ class MainWindow(QMainWindow):
         if image is not None:
             parts.extend(image_warnings(image))
         parts.extend(extra or [])
+        # The hanging passes every view's warnings: the same one four times said nothing more.
+        parts = list(dict.fromkeys(parts))
         self.banner.setText("   |   ".join(parts))
         self.banner.setVisible(bool(parts))
 

@@ -204,11 +204,13 @@ class SetupForm(QWidget):
         self.arch_note = _muted()
         self.arch_note.setObjectName("trainArchNote")
         form = QFormLayout()
+        form.setHorizontalSpacing(8)  # the style's default let "Learning rate" touch its field
         form.addRow("Architecture", self.arch_combo)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch)
         form.addRow("Learning rate", self.lr)
         form2 = QFormLayout()
+        form2.setHorizontalSpacing(8)
         form2.addRow("Seed", self.seed)
         form2.addRow("Validation", self.val_share)
         self.patch_label, self.scale_label, self.size_label = QLabel("Patch"), QLabel("Image scale"), QLabel("Working size")

@@ -235,6 +235,10 @@ class WindowPresets(QObject):
     def current_name(self) -> str:
         return self.combo.currentText()
 
+    def sync(self) -> None:
+        """Name the window the viewer shows now (after a reset set it behind our back)."""
+        self._show_current(self._matching_name())
+
 
 def _describe(preset: P.WindowPreset) -> str:
     source = {"file": "from the file", "auto": "computed", "user": "saved by you"}.get(preset.source, "")

@@ -135,6 +135,7 @@ def test_hanging_key_switches_modes_for_four_view_study(qtbot, window):
     press(qtbot, window, Qt.Key.Key_H)
     assert window.viewer.mode() == "hanging" and window.mode() == "hanging"
     assert sorted(window.viewer.panel_names()) == sorted(["RCC", "LCC", "RMLO", "LMLO"])
+    assert window.banner_text().count("synthetic image") == 1  # once, not once per view
     assert {window.viewer.panel(s).image.ref.slot for s in ("RCC", "LCC", "RMLO", "LMLO")} == {
         "RCC", "LCC", "RMLO", "LMLO"}
     press(qtbot, window, Qt.Key.Key_Down)  # next study stays in the hanging

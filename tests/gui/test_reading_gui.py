@@ -433,6 +433,9 @@ def test_window_presets_file_windows_and_my_default(qtbot, window, tmp_path):
     assert presets.current_name() == "NORMAL"  # the file's first window, as shown
     qtbot.keyClick(window, Qt.Key.Key_W)
     assert presets.current_name() == "HARDER" and window.viewer.voi().center == 1500.0
+    window.reset_view()  # back to the file's first window: the toolbar says so too
+    assert presets.current_name() == "NORMAL" and window.viewer.voi().center != 1500.0
+    qtbot.keyClick(window, Qt.Key.Key_W)
     presets.save_current_as_default()
     assert presets.current_name() == "My default"
 

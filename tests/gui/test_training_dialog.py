@@ -170,6 +170,12 @@ def test_refusals_are_shown_before_anything_starts(qtbot, mias_dir, tmp_path):
     assert "4 normal, 2 abnormal" in dialog.plan_view.status.text()
     assert not dialog.start_button.isEnabled()
 
+    # The open studies go through a labels CSV of ours: its path means nothing to the reader.
+    ours = tmp_path / "data" / "training" / "datasets" / "studies-5026294a8c0611d4" / "labels.csv"
+    dialog._on_plan({"refused": f"{ours}: only one class for segmentation: 2 lesion, 0 no lesion"})
+    assert dialog.plan_view.status.text() == (
+        "Refused: the open studies: only one class for segmentation: 2 lesion, 0 no lesion")
+
 
 def test_the_dialog_modules_do_not_import_torch():
     code = ("import sys\nimport mammoview.gui.dialogs.training, mammoview.gui.trainjobs\n"
