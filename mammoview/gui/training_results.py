@@ -31,6 +31,9 @@ from mammoview.gui.dialogs.model_cards import card_html
 
 COLUMNS = ("Model", "Version", "Architecture", "Metric", "95% interval", "Images")
 ROW_TITLES = {"new": "New model", "in use": "Model in use"}
+ACTIVATE, ACTIVATE_WORSE = "Make active", "Make active anyway"
+ACTIVATE_TIP = ("Use the new model in the window from now on (the model in use stays installed and can be "
+                "chosen again)")
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -100,11 +103,10 @@ class ResultsView(QWidget):
         self.confusions = QHBoxLayout()
         self.card = QTextBrowser()
         self.card.setObjectName("trainNewCard")
-        self.activate = QPushButton("Make active")
+        self.activate = QPushButton(ACTIVATE)
         self.activate.setObjectName("trainMakeActive")
         self.activate.setEnabled(False)
-        self.activate.setToolTip("Use the new model in the window from now on (the model in use stays "
-                                 "installed and can be chosen again)")
+        self.activate.setToolTip(ACTIVATE_TIP)
         self.activate.clicked.connect(self.activateRequested)
         self.activation = QLabel("")
         self.activation.setObjectName("trainActivation")
@@ -130,6 +132,7 @@ class ResultsView(QWidget):
         self._clear_confusions()
         self.card.clear()
         self.activate.setEnabled(False)
+        self.activate.setText(ACTIVATE)
         self.activation.setText("")
 
     def _clear_confusions(self) -> None:
@@ -158,6 +161,18 @@ class ResultsView(QWidget):
             # score): on the next turn of the event loop, so the table and matrices paint first.
             QTimer.singleShot(0, lambda html=card_html(card): self.card.setHtml(html))
         self.activate.setEnabled(bool(card))
+        self._warn_if_worse(result)
+
+    def _warn_if_worse(self, result: dict[str, Any]) -> None:
+        """A new model that scores below the one in use may still be made active (a reader
+        may want it), but not by a button that reads the same as for a better one."""
+        rows = {r["label"]: r for r in result.get("rows", [])}
+        new, old = (rows.get(k, {}).get("value") for k in ("new", "in use"))
+        worse = new is not None and old is not None and new < old
+        self.activate.setText(ACTIVATE_WORSE if worse else ACTIVATE)
+        self.activate.setToolTip(
+            (f"The new model scores lower than the model in use ({_fmt(new)} against {_fmt(old)}, "
+             f"{result.get('metric_short') or 'metric'}). " if worse else "") + ACTIVATE_TIP)
 
     def _fill_table(self, rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
         self.table.setRowCount(len(rows))

@@ -217,3 +217,21 @@ def test_the_monitor_shows_hard_negative_mining_as_it_goes(qtbot):
     monitor.on_event({"kind": "mining", "epoch": 7, "epochs": 12, "step": 200, "steps": 200,
                       "message": "1015 hard negative windows from 203 training images"})
     assert "1015 hard negative windows" in monitor.log.toPlainText()
+
+
+def test_make_active_says_anyway_for_a_model_that_scores_lower(qtbot):
+    from mammoview.gui.training_results import ACTIVATE, ACTIVATE_WORSE, ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+
+    def compare(new, old):
+        view.show_comparison({"metric": "mean PSNR, dB", "metric_short": "PSNR dB", "images": 4, "patients": 2,
+                              "card": {"task": "superres"},
+                              "rows": [{"label": "new", "value": new}, {"label": "in use", "value": old}]})
+
+    compare(33.82, 46.91)
+    assert view.activate.isEnabled() and view.activate.text() == ACTIVATE_WORSE
+    assert "scores lower than the model in use (33.820 against 46.910" in view.activate.toolTip()
+    compare(47.0, 46.91)
+    assert view.activate.text() == ACTIVATE and "scores lower" not in view.activate.toolTip()
