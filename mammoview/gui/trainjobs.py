@@ -492,7 +492,12 @@ def plan_request(request: dict[str, Any], studies: list[dict[str, Any]] | None =
         config = req.config(Path(data_root or user_data_dir()) / "training" / "plan-check")
         plan = plan_run(req.task, config)
     except (MammoViewError, ValueError) as exc:
-        return {"refused": str(exc), "data": req.data}
+        message = str(exc)
+        if req.data_kind == "studies" and req.data:
+            # The open studies were written to a labels CSV of ours: the reader never made
+            # that file, so the message names what they chose instead.
+            message = message.replace(req.data, "the open studies")
+        return {"refused": message, "data": req.data}
     return {"plan": plan.to_dict(), "data": req.data}
 
 

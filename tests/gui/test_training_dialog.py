@@ -170,11 +170,17 @@ def test_refusals_are_shown_before_anything_starts(qtbot, mias_dir, tmp_path):
     assert "4 normal, 2 abnormal" in dialog.plan_view.status.text()
     assert not dialog.start_button.isEnabled()
 
-    # The open studies go through a labels CSV of ours: its path means nothing to the reader.
-    ours = tmp_path / "data" / "training" / "datasets" / "studies-5026294a8c0611d4" / "labels.csv"
-    dialog._on_plan({"refused": f"{ours}: only one class for segmentation: 2 lesion, 0 no lesion"})
-    assert dialog.plan_view.status.text() == (
-        "Refused: the open studies: only one class for segmentation: 2 lesion, 0 no lesion")
+
+def test_a_refusal_of_the_open_studies_does_not_name_our_generated_csv(mias_dir, tmp_path):
+    """The open studies go through a labels CSV of ours: its path means nothing to the reader."""
+    from mammoview.gui.trainjobs import TrainRequest, plan_request
+
+    studies = [{"path": str(mias_dir / name), "rows": 1024, "cols": 1024, "patient": "", "truth": "benign",
+                "findings": [[500.0, 500.0, 40.0]]} for name in ("mdb001.png", "mdb002.png")]
+    request = TrainRequest(task="segmentation", data="", data_kind="studies").to_dict()
+    result = plan_request(request, studies, str(tmp_path / "data"))
+    assert result["data"].endswith("labels.csv") and result["data"] not in result["refused"]
+    assert result["refused"].startswith("the open studies: only one class for segmentation: 2 lesion, 0 no lesion")
 
 
 def test_the_dialog_modules_do_not_import_torch():

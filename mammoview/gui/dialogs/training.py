@@ -22,7 +22,6 @@ torch never loads in the window's process. Research use only, not for diagnosis.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
@@ -64,8 +63,6 @@ PLAN_DEBOUNCE_MS = 350
 #: A process that died without saying goodbye is noticed after this many silent polls.
 DEAD_POLLS = 3
 QUIT_WAIT_S = 10.0
-# The labels CSV the open studies are written to (gui/trainjobs.py), as a message names it.
-_STUDIES_CSV = re.compile(r"\S*studies-[0-9a-f]+[/\\]labels\.csv")
 
 
 class TrainingDialog(QDialog):
@@ -258,9 +255,7 @@ class TrainingDialog(QDialog):
     def _on_plan(self, result: dict[str, Any]) -> None:
         if "refused" in result:
             self.plan = None
-            # The open studies are written to a labels CSV of ours: the reader never made
-            # that file, so the message names what they chose instead.
-            self.plan_view.show_refused(_STUDIES_CSV.sub("the open studies", result["refused"]))
+            self.plan_view.show_refused(result["refused"])
         else:
             self.plan = result["plan"]
             self.plan_data = result["data"]
