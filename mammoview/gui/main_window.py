@@ -1185,8 +1185,9 @@ class MainWindow(QMainWindow):
             refs = [self.current_ref()]
             page = f"{study_title(study)}: {refs[0].display_name}"
         captions = self._report_captions()
-        views = [ReportView(title=title, rgb=_as_rgb(rgb), caption=captions.get(title, ""),
-                            page=page) for title, rgb in self.viewer.grab_views(REPORT_GRAB_SCALE)]
+        # Screen grabs: a panel shows the image inside a band of its background.
+        views = [ReportView(title=title, rgb=_as_rgb(rgb), caption=captions.get(title, ""), page=page,
+                            trim_margins=True) for title, rgb in self.viewer.grab_views(REPORT_GRAB_SCALE)]
         cached = [self.image_cache.get(("image", ref.uid)) for ref in refs]
         images = [c.image if isinstance(c, PreparedImage) else c for c in cached]
         warnings = [f"{img.ref.display_name}: {w}" for img in images if img is not None

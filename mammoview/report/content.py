@@ -34,16 +34,16 @@ class ReportView:
         heading share a page (e.g. the four views of one image, or a 4-view hanging).
     trim_margins : bool
         Trim the picture to its content before laying it out
-        (:func:`mammoview.report.framing.fit_to_content`): a screen grab of a panel
-        shows the image inside a band of the panel's background. Headless renders are
-        the image edge to edge and set it False, so every image is shown whole.
+        (:func:`mammoview.report.framing.fit_to_content`): set by the window for its
+        screen grabs, where a panel shows the image inside a band of its background.
+        Headless renders are the image edge to edge and are shown whole.
     """
 
     title: str
     rgb: np.ndarray
     caption: str = ""
     page: str = ""
-    trim_margins: bool = True
+    trim_margins: bool = False
 
     def __post_init__(self) -> None:
         rgb = self.rgb

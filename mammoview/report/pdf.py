@@ -878,8 +878,7 @@ def _report_view(
     full_rows, full_cols = rendered.full_shape
     reduced = " (shown reduced)" if rendered.rgb.shape[0] < full_rows else ""
     parts.append(f"{full_cols} x {full_rows} px{reduced}")
-    return ReportView(title=title, rgb=rendered.rgb, caption="; ".join(parts), page=page,
-                      trim_margins=False)
+    return ReportView(title=title, rgb=rendered.rgb, caption="; ".join(parts), page=page)
 
 
 def _fmt(value: Any) -> str:

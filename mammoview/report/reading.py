@@ -138,7 +138,7 @@ def reading_pictures(images: Iterable[Image], identity: StudyIdentity, reading: 
         name = title(image) if title else (image.ref.slot or image.ref.display_name)
         views.append(ReportView(title=f"{name} - reader's marks", rgb=_rgb(rendered.rgb),
                                 caption=f"marks {numbers} (numbers as in the reader's findings)",
-                                page=page, trim_margins=False))
+                                page=page))
     return views
 
 
