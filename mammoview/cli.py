@@ -780,10 +780,9 @@ def classify_inputs(paths: Sequence[str], found: Any) -> tuple[list[ClassifyInpu
 
 def _path_order(path: str) -> tuple:
     """Natural order, folder by folder: ``img2.png`` before ``img10.png``."""
-    import re
+    from mammoview.io.discovery import natural_key
 
-    return tuple(tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower()))
-                 for name in Path(path).parts)
+    return tuple(natural_key(name) for name in Path(path).parts)
 
 
 def problem_note(err: BaseException) -> str:

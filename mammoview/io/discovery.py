@@ -147,7 +147,7 @@ def _collect_files(paths: list[Path], errors: list[ImageReadError], cancel: Canc
             for root, dirs, names in os.walk(path):
                 cancel.raise_if_cancelled()
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_FOLDERS)
-                for name in sorted(names, key=_natural_key):
+                for name in sorted(names, key=natural_key):
                     # A mask file opened on its own still opens: only the walk leaves it out.
                     if (not name.startswith(".") and not _is_skipped(name)
                             and not cbis.is_lesion_file(Path(root) / name)):
@@ -203,8 +203,9 @@ def _label(study: Study) -> str:
 
 def _study_key(study: Study) -> tuple:
     # Natural order so "MIAS patient 2" comes before "MIAS patient 10".
-    return (_natural_key(study.label), study.date, study.uid)
+    return (natural_key(study.label), study.date, study.uid)
 
 
-def _natural_key(text: str) -> tuple:
+def natural_key(text: str) -> tuple:
+    """Sort key of natural order: "img2" before "img10"."""
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text.lower()))
