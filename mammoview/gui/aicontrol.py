@@ -33,6 +33,8 @@ from mammoview.core.progress import Progress
 from mammoview.gui import aitriage
 from mammoview.gui.aijobs import (
     AI_LAYERS,
+    COULD_NOT_OPEN,
+    FAILED,
     LIME_SEED,
     STAGE_TARGETS,
     STAGE_TASKS,
@@ -400,10 +402,10 @@ class AiController(QObject):
             # The image itself cannot be read: listed as the viewer lists it (once, by its
             # path and reason), not as a fault of the classifier.
             self.window.problems.add_error(failure.error, source)
-            reason = f"could not open: {failure.error.reason}"
+            reason = f"{COULD_NOT_OPEN}: {failure.error.reason}"
         else:
             self.window.problems.add_problem(source, f"AI classification failed: {failure.message}")
-            reason = f"failed: {failure.message}"
+            reason = f"{FAILED}: {failure.message}"
         self.results[(uid, self.key)] = Classification(uid, reason=reason)
         self.refresh_panel()
         # A failed image counts as done: its study is aggregated over the others.

@@ -56,6 +56,9 @@ LIME_NEGATIVE_COLOR = "#2979ff"
 STAGE_TASKS = {1: "classifier-stage1", 2: "classifier-stage2"}  # as the cascade's
 STAGE_TARGETS = {1: "abnormal", 2: "malignant"}
 DEFAULT_LIME_SAMPLES = 200
+#: How a Classification's ``reason`` starts when its job failed (see Classification.failed).
+COULD_NOT_OPEN, FAILED = "could not open", "failed"
+FAILURE_PREFIXES = (COULD_NOT_OPEN, FAILED)
 LIME_SEED = 0
 #: Windows an explanation looks at (stage 1): the most abnormal ones on the image.
 EXPLAIN_WINDOWS = 16
@@ -79,7 +82,9 @@ def reduce_codes(codes: np.ndarray, step: float, max_side: int = AI_MAX_SIDE) ->
 class Classification:
     """One image's cascade result as the window keeps it (no torch types).
 
-    ``reason`` is set ("image too small ...") when the cascade could not classify it.
+    ``reason`` is set ("image too small ...") when the cascade could not classify it; it
+    starts with one of :data:`FAILURE_PREFIXES` when the job failed rather than the cascade
+    declining the image.
     """
 
     uid: str
@@ -97,6 +102,12 @@ class Classification:
     @property
     def classified(self) -> bool:
         return self.reason is None
+
+    @property
+    def failed(self) -> bool:
+        """The job failed (the image could not be read, or an error), as opposed to the
+        cascade declining the image (too small, blank...)."""
+        return bool(self.reason) and self.reason.startswith(FAILURE_PREFIXES)
 
     def call(self) -> str:
         """"Normal", "Benign", "Malignant", or "not classified: <reason>"."""

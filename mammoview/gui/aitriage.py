@@ -229,7 +229,7 @@ class AiTriage(QObject):
             result = self.ai.result_for(ref.uid)
             if result is not None:
                 done += 1
-                failed += bool(result.reason and result.reason.startswith(("failed", "could not open")))
+                failed += result.failed
         return done, len(self._refs), failed
 
     def _say(self, text: str) -> None:
