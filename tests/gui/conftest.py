@@ -19,13 +19,18 @@ def _no_sr_model(monkeypatch):
     monkeypatch.setenv("MAMMOVIEW_SR_MODEL", "off")
 
 
+def show_widget(qtbot, widget, width: int, height: int):
+    """``widget`` at ``width`` x ``height``, shown and exposed (qtbot closes it after the test)."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 def shown_window(qtbot) -> MainWindow:
     """A new main window, shown and active (the caller closes it)."""
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
+    win = show_widget(qtbot, MainWindow(), 1400, 900)
     win.activateWindow()
     return win
 

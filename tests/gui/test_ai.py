@@ -15,6 +15,7 @@ from pypdf import PdfReader
 import mammoview.nets.store as store
 from mammoview.nets.store import user_models_dir
 from tests.conftest import require_data
+from tests.gui.conftest import show_widget
 
 from .aimodels import save_tiny_cascade
 
@@ -237,11 +238,7 @@ def test_an_evicted_heatmap_is_computed_again_when_its_image_is_shown(qtbot, win
 def test_the_study_tree_keeps_the_ground_truth_column_in_view_in_a_narrow_dock(qtbot):
     from mammoview.gui.panels.ai import AiPanel
 
-    panel = AiPanel()
-    qtbot.addWidget(panel)
-    panel.resize(300, 400)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = show_widget(qtbot, AiPanel(), 300, 400)
     rows = [("a_very_long_file_name_from_a_scanner_export_mdb001.png", "R", "…", "benign"),
             ("a_very_long_file_name_from_a_scanner_export_mdb002.png", "L", "…", "normal")]
     panel.show_study("MIAS patient 1 with a long study description", rows)

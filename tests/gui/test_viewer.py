@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from mammoview.core import Finding, Image, ImageRef, Voi
 from mammoview.gui.viewer import ViewContent, ViewerArea
 from mammoview.imaging.display import apply_voi, to_uint8
+from tests.gui.conftest import show_widget
 
 ROWS, COLS = 120, 80
 MARKER = (slice(20, 30), slice(5, 15))  # upper-left, inside the tissue
@@ -53,12 +54,7 @@ def superres(px: np.ndarray) -> np.ndarray:
 
 @pytest.fixture
 def viewer(qtbot):
-    area = ViewerArea()
-    qtbot.addWidget(area)
-    area.resize(908, 420)
-    area.show()
-    qtbot.waitExposed(area)
-    return area
+    return show_widget(qtbot, ViewerArea(), 908, 420)
 
 
 def settle(qtbot, ms=30):
